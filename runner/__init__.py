@@ -1,0 +1,1 @@
+"""The kata runner: ``python -m runner --help``."""

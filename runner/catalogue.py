@@ -1,0 +1,111 @@
+"""The katas on disk: discovered, never listed by hand.
+
+A kata is a folder ``katas/NN-slug/`` (the learner's code, with the story in
+its README.md) beside ``runner/checks/NN-slug/`` (the hidden checks and
+``kata.toml``: rules, hints, what the starting code must fail on).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from runner.workspace import Workspace
+
+KATA_DIR_PATTERN = re.compile(r"^(?P<number>\d{2})-(?P<slug>[a-z0-9][a-z0-9-]*)$")
+TITLE_PATTERN = re.compile(r"^#\s*Kata\s+\d+\s*[:.-]\s*(?P<title>.+?)\s*$", re.IGNORECASE)
+DEFAULT_TIMEOUT = 60.0
+
+
+class CatalogueError(Exception):
+    """A kata name that names nothing, or a kata whose files are damaged."""
+
+
+@dataclass(frozen=True)
+class Kata:
+    id: str  # the folder name, e.g. "01-command-center"
+    number: str  # "01"
+    slug: str  # "command-center"
+    title: str
+    rules: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    expect: dict = field(default_factory=dict)
+
+    @property
+    def session(self) -> str:
+        """The nox session that checks this kata."""
+        return f"kata-{self.number}"
+
+
+def title_from_readme(text: str, fallback: str) -> str:
+    """The story's first heading, ``# Kata 01: The title``, gives the title."""
+    for line in text.splitlines():
+        match = TITLE_PATTERN.match(line)
+        if match:
+            return match.group("title")
+        if line.strip():
+            break
+    return fallback
+
+
+def parse_kata(folder_name: str, readme: str, meta: dict) -> Kata:
+    match = KATA_DIR_PATTERN.match(folder_name)
+    if not match:
+        raise CatalogueError(f"{folder_name!r} is not a kata folder name (NN-slug)")
+    slug = match.group("slug")
+    return Kata(
+        id=folder_name,
+        number=match.group("number"),
+        slug=slug,
+        title=title_from_readme(readme, slug.replace("-", " ")),
+        rules=tuple(meta.get("rules", ())),
+        hints=tuple(meta.get("hints", ())),
+        timeout=float(meta.get("timeout", DEFAULT_TIMEOUT)),
+        expect=dict(meta.get("expect", {})),
+    )
+
+
+def kata_folders(katas_dir: Path) -> list[Path]:
+    if not katas_dir.is_dir():
+        return []
+    return sorted(p for p in katas_dir.iterdir() if p.is_dir() and KATA_DIR_PATTERN.match(p.name))
+
+
+def load_catalogue(ws: Workspace) -> list[Kata]:
+    katas = []
+    for folder in kata_folders(ws.katas_dir):
+        readme = folder / "README.md"
+        meta_file = ws.checks_dir / folder.name / "kata.toml"
+        try:
+            meta = tomllib.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogueError(f"{meta_file}: {exc}") from None
+        text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+        katas.append(parse_kata(folder.name, text, meta))
+    return katas
+
+
+def resolve(katas: Sequence[Kata], name: str) -> Kata:
+    """Find a kata by any name a person would type: 1, 01, kata-01, command-center, 01-command-center."""
+    wanted = name.strip().lower()
+    wanted = re.sub(r"^kata[-_ ]?", "", wanted) if re.match(r"^kata[-_ ]?\d", wanted) else wanted
+    for kata in katas:
+        if wanted in (kata.id, kata.slug, kata.number) or (wanted.isdigit() and int(wanted) == int(kata.number)):
+            return kata
+    choices = ", ".join(k.number for k in katas) or "none: the katas/ folder is empty"
+    raise CatalogueError(f"unknown kata {name!r}: choose one of {choices} (python -m runner list)")
+
+
+def next_after(katas: Sequence[Kata], kata: Kata) -> Kata | None:
+    ids = [k.id for k in katas]
+    index = ids.index(kata.id)
+    return katas[index + 1] if index + 1 < len(katas) else None

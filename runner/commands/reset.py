@@ -1,0 +1,84 @@
+"""reset: put a kata back to its starting code, keeping your version as a backup."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runner.commands import _common
+
+NAME = "reset"
+HELP = "restore a kata's starting code (your version is kept as a backup)"
+
+# The starting code is the kata as upstream ships it: the branch the clone
+# tracks, so a learner's own commits are never taken for the start.
+START_REFS = ("@{upstream}", "origin/HEAD", "HEAD")
+
+
+def configure(parser) -> None:
+    parser.add_argument("kata")
+    parser.add_argument("--yes", action="store_true", help="do not ask before overwriting")
+
+
+def _git(ws, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ws.root, capture_output=True, check=False)
+
+
+def starting_files(ws, kata_id: str) -> dict[str, bytes]:
+    """The kata's files at the starting ref, read from git: path (relative to the kata) -> bytes."""
+    try:
+        ref = next((r for r in START_REFS if _git(ws, "rev-parse", "--verify", "-q", r).returncode == 0), None)
+    except FileNotFoundError:
+        ref = None
+    if ref is None:
+        raise _common.UsageError("reset needs the git clone of the katas (git was not found, or this is not a clone)")
+    prefix = f"katas/{kata_id}/"
+    listing = _git(ws, "ls-tree", "-r", "-z", "--name-only", ref, "--", prefix).stdout.decode()
+    files = {}
+    for path in filter(None, listing.split("\0")):
+        files[path[len(prefix):]] = _git(ws, "show", f"{ref}:{path}").stdout
+    if not files:
+        raise _common.UsageError(f"git has no starting code for katas/{kata_id} at {ref}")
+    return files
+
+
+def changed(kata_dir: Path, files: dict[str, bytes]) -> list[str]:
+    return [rel for rel, data in files.items() if not (kata_dir / rel).is_file() or (kata_dir / rel).read_bytes() != data]
+
+
+def backup(ws, kata_dir: Path, kata_id: str) -> Path:
+    target = ws.backups_dir / f"{kata_id}-{time.strftime('%Y%m%d-%H%M%S')}"
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = target.with_name(f"{target.name.split('~')[0]}~{suffix}")
+    shutil.copytree(kata_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def run(args, ws, style) -> int:
+    _, kata = _common.kata(ws, args.kata)
+    kata_dir = ws.katas_dir / kata.id
+    files = starting_files(ws, kata.id)
+    differing = changed(kata_dir, files)
+    if not differing:
+        print(f"Kata {kata.number} is already at its starting code. Nothing to do.")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise _common.UsageError("reset overwrites your code; run it with --yes to go ahead")
+        answer = input(f"Reset {ws.display(kata_dir)} to its starting code ({len(differing)} file(s) differ)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 0
+    saved = backup(ws, kata_dir, kata.id)
+    for rel in differing:
+        target = kata_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(files[rel])
+    print(f"Kata {kata.number} is back at its starting code ({len(differing)} file(s) restored).")
+    print(f"Your version is kept in {ws.display(saved)}")
+    return 0

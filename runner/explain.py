@@ -86,7 +86,7 @@ def describe_instance(state) -> str:
     if identity is None:
         return f"a new {state.class_.__name__} (not flushed)"
     keys = [c.key for c in state.mapper.primary_key]
-    pairs = ", ".join(f"{k}={v!r}" for k, v in zip(keys, identity))
+    pairs = ", ".join(f"{k}={v!r}" for k, v in zip(keys, identity, strict=False))
     return f"{state.class_.__name__}({pairs})"
 
 

@@ -55,6 +55,7 @@ class Workspace:
                 return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
         return str(path)
 
+
 def _is_within(path: Path, base: Path) -> bool:
     try:
         path.resolve().relative_to(base.resolve())

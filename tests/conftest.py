@@ -28,7 +28,9 @@ def fixture_ws(tmp_path: Path) -> Workspace:
     return Workspace(root)
 
 
-def run_cli(ws: Workspace, *args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    ws: Workspace, *args: str, env: dict | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     """The real command line, as a learner runs it, against a workspace."""
     full_env = {**os.environ, "KATAS_HOME": str(ws.root), "PYTHONPATH": str(REPO), **(env or {})}
     full_env.pop("NO_COLOR", None) if env is None or "NO_COLOR" not in env else None

@@ -11,7 +11,9 @@ from tests.conftest import run_cli
 def test_unknown_kata_is_a_usage_error(fixture_ws):
     proc = run_cli(fixture_ws, "check", "42")
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["error: unknown kata '42': choose one of 01, 02 (python -m runner list)"]
+    assert proc.stderr.strip().splitlines() == [
+        "error: unknown kata '42': choose one of 01, 02 (python -m runner list)"
+    ]
 
 
 def test_missing_argument_is_a_usage_error(fixture_ws):

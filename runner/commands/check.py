@@ -13,7 +13,9 @@ HELP = "check your fix of a kata (or --all)"
 
 
 def configure(parser) -> None:
-    parser.add_argument("kata", nargs="?", help="the kata: 01, kata-01, command-center ... (default: the one you are on)")
+    parser.add_argument(
+        "kata", nargs="?", help="the kata: 01, kata-01, command-center ... (default: the one you are on)"
+    )
     parser.add_argument("--all", action="store_true", help="check every kata and print the progress table")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's full output")
     parser.add_argument("--timeout", type=float, help="seconds before a check that hangs is stopped")
@@ -54,4 +56,3 @@ def run(args, ws, style) -> int:
         print()
         print(render.render_progress(katas, state, style))
     return 1 if failed else 0
-

@@ -39,14 +39,16 @@ def starting_files(ws, kata_id: str) -> dict[str, bytes]:
     listing = _git(ws, "ls-tree", "-r", "-z", "--name-only", ref, "--", prefix).stdout.decode()
     files = {}
     for path in filter(None, listing.split("\0")):
-        files[path[len(prefix):]] = _git(ws, "show", f"{ref}:{path}").stdout
+        files[path[len(prefix) :]] = _git(ws, "show", f"{ref}:{path}").stdout
     if not files:
         raise _common.UsageError(f"git has no starting code for katas/{kata_id} at {ref}")
     return files
 
 
 def changed(kata_dir: Path, files: dict[str, bytes]) -> list[str]:
-    return [rel for rel, data in files.items() if not (kata_dir / rel).is_file() or (kata_dir / rel).read_bytes() != data]
+    return [
+        rel for rel, data in files.items() if not (kata_dir / rel).is_file() or (kata_dir / rel).read_bytes() != data
+    ]
 
 
 def backup(ws, kata_dir: Path, kata_id: str) -> Path:

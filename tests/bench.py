@@ -1,0 +1,67 @@
+"""`nox -s bench`: how long a learner waits, beside the floor, in one run.
+
+The floor is a Python process of the same environment that only imports
+sqlalchemy.ext.asyncio, aiosqlite and pytest. Figures are medians of
+repeated runs, printed with their ratio to the floor; nothing here passes
+or fails on time (these machines are noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FLOOR = "import sqlalchemy.ext.asyncio, aiosqlite, pytest"
+
+
+def median_seconds(command: list[str], runs: int, env: dict, cwd: Path) -> float:
+    subprocess.run(command, env=env, cwd=cwd, capture_output=True)  # warm the OS and .pyc caches
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, env=env, cwd=cwd, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def scratch_workspace(target: Path, kata: str) -> Path:
+    """A copy of one kata and the runner's checks, so measuring records no progress of yours."""
+    shutil.copytree(REPO / "katas" / kata, target / "katas" / kata)
+    shutil.copytree(REPO / "runner" / "checks", target / "runner" / "checks")
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--kata", default="01-command-center")
+    args = parser.parse_args()
+    number = args.kata[:2]
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = scratch_workspace(Path(tmp), args.kata)
+        env = {**os.environ, "KATAS_HOME": str(ws), "NO_COLOR": "1"}
+        rows = [("floor: import sqlalchemy.ext.asyncio, aiosqlite, pytest", [sys.executable, "-c", FLOOR])]
+        rows.append(
+            (f"warm check {number} (python -m runner check)", [sys.executable, "-m", "runner", "check", number])
+        )
+        nox_python = os.environ.get("KATAS_NOX_PYTHON")
+        if nox_python:
+            rows.append((f"warm nox -s kata-{number}", [nox_python, "-m", "nox", "-s", f"kata-{number}"]))
+        results = [(label, median_seconds(cmd, args.runs, env, REPO)) for label, cmd in rows]
+    floor = results[0][1]
+    print(f"median of {args.runs} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for label, seconds in results:
+        print(f"  {label:<58} {seconds * 1000:7.0f} ms  {seconds / floor:4.2f}x floor")
+    print("targets: check within 2x the floor, warm nox -s kata-01 within 2.5x")
+
+
+if __name__ == "__main__":
+    main()

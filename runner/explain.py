@@ -29,7 +29,12 @@ def exception_chain(exc: BaseException) -> list[BaseException]:
         seen.append(current)
         todo.extend(
             e
-            for e in (getattr(current, "orig", None), current.__cause__, current.__context__)
+            for e in (
+                getattr(current, "orig", None),
+                getattr(current, "cause", None),  # pytest's ConftestImportFailure
+                current.__cause__,
+                current.__context__,
+            )
             if isinstance(e, BaseException)
         )
     return seen

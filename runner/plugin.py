@@ -44,6 +44,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     _save()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # A kata's conftest imports the learner's models: when that import fails,
+    # pytest stops before any check runs. Explain it like any other failure.
+    try:
+        return (yield)
+    except Exception as exc:
+        _report["collection_errors"].append(explain(exc, KATA_DIR))
+        _save()
+        raise
+
+
 def pytest_exception_interact(node, call, report) -> None:
     # Called after the report is logged: only collection errors are left to catch here.
     if call.excinfo is not None and not isinstance(node, pytest.Item):

@@ -34,6 +34,9 @@ class CheckResult:
 
 def from_report(report: dict | None, returncode: int, output: str = "") -> CheckResult:
     """Turn the plugin's JSON and pytest's exit code into a verdict."""
+    if report and report.get("collection_errors") and not report.get("finished"):
+        # pytest stopped early (a kata conftest could not import the learner's code)
+        return CheckResult(status=FAIL, problems=tuple(report["collection_errors"]), output=output)
     if not report or not report.get("finished"):
         tail = "\n".join(output.strip().splitlines()[-12:])
         return CheckResult(status=BROKEN, detail=tail, output=output)

@@ -181,3 +181,13 @@ def test_check_all_prints_the_progress_table(fixture_ws):
     assert proc.returncode == 1
     assert "✗ 01 The shelf that would not list its books" in proc.stdout
     assert "kata  status" in proc.stdout
+
+
+def test_import_error_in_a_kata_conftest_is_explained(fixture_ws):
+    models = fixture_ws.katas_dir / "01-shelf" / "app" / "models.py"
+    models.write_text(models.read_text().replace("class Base(", "class Basis("))
+    proc = run_cli(fixture_ws, "check", "01")
+    assert proc.returncode == 1, proc.stdout
+    assert "NameError: name 'Base' is not defined" in proc.stdout
+    assert "katas/01-shelf/app/models.py:9" in proc.stdout
+    assert "conftest" not in proc.stdout

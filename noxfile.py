@@ -82,10 +82,15 @@ def _kata_session(number: str, title: str):
     return nox.session(name=f"kata-{number}", python=False, default=False)(kata)
 
 
+def _title(folder: Path) -> str:
+    """The story's heading, `# Kata 01: Title`, as the runner reads it too."""
+    readme = folder / "README.md"
+    heading = readme.read_text(encoding="utf-8").partition("\n")[0] if readme.is_file() else ""
+    return re.sub(r"^#\s*Kata\s+\d+\s*[:.-]\s*", "", heading) or folder.name
+
+
 for _folder in sorted((ROOT / "katas").glob("[0-9][0-9]-*")):
-    _heading = next(iter((_folder / "README.md").read_text(encoding="utf-8").splitlines()), "")
-    _title = re.sub(r"^#\s*Kata\s+\d+\s*[:.-]\s*", "", _heading) or _folder.name
-    _kata_session(_folder.name[:2], _title)
+    _kata_session(_folder.name[:2], _title(_folder))
 
 
 @nox.session(python=False)

@@ -1,0 +1,1 @@
+"""Event-day tools for a dance-battle tournament: the command center's backend."""

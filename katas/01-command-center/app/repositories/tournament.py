@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from app.models import Tournament
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class TournamentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_id(self, tournament_id: int) -> Tournament | None:
+        return await self.session.get(Tournament, tournament_id)

@@ -1,0 +1,175 @@
+"""Kata 01 fixtures: the learner's schema on the shared engine, and a seeded tournament.
+
+Seeding runs in its own session and commits, so the session under test starts
+with an empty identity map: nothing it reads can be served from objects an
+earlier query left behind, and every lazy load shows up.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+from app.models import (
+    Base,
+    Battle,
+    BattlePhase,
+    BattleStatus,
+    Category,
+    Dancer,
+    Performer,
+    Tournament,
+    TournamentPhase,
+    battle_performers,
+)
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+CATEGORY_NAMES = ("Breaking 1v1", "Popping 1v1", "Hip Hop 1v1")
+STATUS_BY_SEQUENCE = {1: BattleStatus.COMPLETED, 2: BattleStatus.ACTIVE}  # the rest are PENDING
+STAGE_NAMES = "Kid Static, Lil Ember, Sora, Vortex, Mimi Glide, Rooftop, Jinx, Tempo, Nova, Quake, Pixel".split(", ")
+
+
+@dataclass(frozen=True)
+class SeededBattle:
+    id: int
+    category_id: int
+    phase: BattlePhase
+    status: BattleStatus
+    sequence_order: int
+    names: tuple[str, str]  # what the command center must show for slot 1 and slot 2
+
+
+@dataclass
+class SeededTournament:
+    id: int
+    name: str
+    phase: TournamentPhase
+    categories: dict[int, str]  # id -> name, in creation order
+    battles: list[SeededBattle]
+
+    def battle(self, battle_id: int) -> SeededBattle:
+        return next(b for b in self.battles if b.id == battle_id)
+
+    @property
+    def active(self) -> SeededBattle:
+        return next(b for b in self.battles if b.status is BattleStatus.ACTIVE)
+
+    @property
+    def queue(self) -> list[SeededBattle]:
+        pending = [b for b in self.battles if b.status is BattleStatus.PENDING]
+        return sorted(pending, key=lambda b: b.sequence_order)
+
+    def count(self, status: BattleStatus, category_id: int | None = None) -> int:
+        return sum(1 for b in self.battles if b.status is status and category_id in (None, b.category_id))
+
+
+def display_name(performer: Performer | None) -> str:
+    """What the command center must show for a seeded slot (set in Python: no IO)."""
+    if performer is None:
+        return "TBD"
+    return performer.dancer.blaze if performer.dancer else "Unknown"
+
+
+def stage_name(n: int) -> str:
+    base = STAGE_NAMES[n % len(STAGE_NAMES)]
+    return base if n < len(STAGE_NAMES) else f"{base} {n // len(STAGE_NAMES) + 1}"
+
+
+@pytest_asyncio.fixture
+async def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    if engine.dialect.name == "sqlite":
+        # Each test's database file is thrown away: skip the fsyncs, most of
+        # the time a test would spend creating the schema and seeding.
+        @event.listens_for(engine.sync_engine, "connect")
+        def no_fsync(dbapi_connection, connection_record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous = OFF")
+            cursor.execute("PRAGMA journal_mode = MEMORY")
+            cursor.close()
+
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all, checkfirst=False)  # the database is empty
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest_asyncio.fixture
+async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """The session the code under test gets: fresh, nothing loaded yet."""
+    async with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def seed_tournament(session_factory: async_sessionmaker[AsyncSession]):
+    """Seed a tournament in PRESELECTION: three categories, ``battles`` battles.
+
+    Running order: battle 1 is done, battle 2 is on stage, the rest wait; the
+    last one is the final. Rows go in out of running order, and slot 2's
+    performer before slot 1's, so nothing passes by leaning on insertion order.
+
+    ``open_slot``: the final has no second performer yet ("TBD").
+    ``dancer_left``: the first queued battle's slot-1 performer has no dancer.
+    """
+
+    async def seed(
+        battles: int = 6,
+        *,
+        name: str = "Riverside Summer Jam",
+        open_slot: bool = False,
+        dancer_left: bool = False,
+    ) -> SeededTournament:
+        assert battles >= 3, "the story needs a finished, an active and a pending battle"
+        dancers = (Dancer(blaze=stage_name(n)) for n in itertools.count())
+        async with session_factory() as s:
+            tournament = Tournament(name=name, phase=TournamentPhase.PRESELECTION)
+            categories = [Category(tournament=tournament, name=n) for n in CATEGORY_NAMES]
+            s.add_all([tournament, *categories])
+            planned: list[tuple[Battle, dict[int, Performer]]] = []
+            for sequence in range(battles, 0, -1):
+                battle = Battle(
+                    category=categories[sequence % len(categories)],
+                    phase=BattlePhase.FINALS if sequence == battles else BattlePhase.PRESELECTION,
+                    status=STATUS_BY_SEQUENCE.get(sequence, BattleStatus.PENDING),
+                    sequence_order=sequence,
+                )
+                performers = {}  # slot -> performer
+                for slot in (2, 1):
+                    if open_slot and sequence == battles and slot == 2:
+                        continue
+                    dancer = None if dancer_left and sequence == 3 and slot == 1 else next(dancers)
+                    performers[slot] = Performer(category=battle.category, dancer=dancer)
+                s.add_all([battle, *performers.values()])
+                planned.append((battle, performers))
+            await s.flush()
+            await s.execute(
+                insert(battle_performers),
+                [
+                    {"battle_id": battle.id, "performer_id": performer.id, "slot": slot}
+                    for battle, performers in planned
+                    for slot, performer in performers.items()
+                ],
+            )
+            await s.commit()
+            return SeededTournament(
+                id=tournament.id,
+                name=tournament.name,
+                phase=tournament.phase,
+                categories={c.id: c.name for c in categories},
+                battles=[
+                    SeededBattle(
+                        b.id,
+                        b.category_id,
+                        b.phase,
+                        b.status,
+                        b.sequence_order,
+                        (display_name(performers.get(1)), display_name(performers.get(2))),
+                    )
+                    for b, performers in planned
+                ],
+            )
+
+    return seed

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from app.models import (
     Base,
     Battle,
@@ -25,8 +28,6 @@ from app.models import (
     TournamentPhase,
     battle_performers,
 )
-from sqlalchemy import event, insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 CATEGORY_NAMES = ("Breaking 1v1", "Popping 1v1", "Hip Hop 1v1")
 STATUS_BY_SEQUENCE = {1: BattleStatus.COMPLETED, 2: BattleStatus.ACTIVE}  # the rest are PENDING

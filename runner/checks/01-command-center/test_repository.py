@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import inspect
+
 from app.models import BattlePhase, BattleStatus
 from app.repositories import BattleRepository
-from sqlalchemy import inspect
 
 # Each of the nine methods, called so that it finds battles in the seeded tournament.
 CALLS = {

@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
-from app.models import Battle, BattlePhase, BattleStatus, Category
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+
+from app.models import Battle, BattlePhase, BattleStatus, Category
 
 
 class BattleRepository:

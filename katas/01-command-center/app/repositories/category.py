@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from app.models import Category
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Category
 
 
 class CategoryRepository:

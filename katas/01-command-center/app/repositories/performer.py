@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from app.models import Performer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+
+from app.models import Performer
 
 
 class PerformerRepository:

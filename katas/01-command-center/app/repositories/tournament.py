@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from app.models import Tournament
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Tournament
 
 
 class TournamentRepository:

@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.models import Battle, BattlePhase, BattleStatus, Performer, TournamentPhase
 from app.repositories import BattleRepository, CategoryRepository, TournamentRepository
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class TournamentNotFound(LookupError):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from app.models import Battle, BattlePhase, BattleStatus, Category, Performer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+
+from app.models import Battle, BattlePhase, BattleStatus, Category, Performer
 
 # Callers read battle.performers[i].dancer.blaze. A loader option loads one
 # relationship, so each hop gets its own, chained: one SELECT for the

@@ -1,0 +1,1 @@
+"""Self-service onboarding for emergency-services organizations: the wizard's backend."""

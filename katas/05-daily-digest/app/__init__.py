@@ -1,0 +1,1 @@
+"""The reading app's backend: sources people follow, their new contents, and a daily digest."""

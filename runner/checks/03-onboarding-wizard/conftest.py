@@ -1,0 +1,143 @@
+"""Kata 03 fixtures: the learner's schema and app on the shared engine, and read-backs.
+
+Every value a check expects comes from the database, read back on a
+connection of its own after the request: what the database generated and
+stored, never what Python computed or guessed. A read-back on another
+connection also sees only what was committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.models import Base, OnboardingStatus, Organization, OrganizationType, Role
+
+# Long before any test runs: a status seeded with it shows whether a step's UPDATE really set a new time.
+LONG_AGO = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+STEPS = ("organization", "identity", "roles", "members")
+
+
+@pytest_asyncio.fixture
+async def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    if engine.dialect.name == "sqlite":
+        # Each test's database file is thrown away: skip the fsyncs.
+        @event.listens_for(engine.sync_engine, "connect")
+        def no_fsync(dbapi_connection, connection_record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous = OFF")
+            cursor.execute("PRAGMA journal_mode = MEMORY")
+            cursor.close()
+
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all, checkfirst=False)
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest_asyncio.fixture
+async def client(engine: AsyncEngine, session_factory) -> httpx.AsyncClient:
+    """The learner's FastAPI app, its sessions bound to this test's engine with the app's own settings."""
+    from app.db import get_db, make_sessionmaker
+    from app.main import create_app
+
+    app = create_app()
+    sessions = make_sessionmaker(engine)
+
+    async def db_for_this_test():
+        async with sessions() as session:
+            yield session
+
+    app.dependency_overrides[get_db] = db_for_this_test
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://onboarding.test") as client:
+        yield client
+
+
+class Stored:
+    """What the database holds, read on a connection of its own."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def _rows(self, stmt) -> list[dict]:
+        async with self.engine.connect() as conn:
+            return [dict(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def organization(self, organization_id: int) -> dict | None:
+        table = Organization.__table__
+        rows = await self._rows(select(table).where(table.c.id == organization_id))
+        return rows[0] if rows else None
+
+    async def organization_by_slug(self, slug: str) -> dict | None:
+        table = Organization.__table__
+        rows = await self._rows(select(table).where(table.c.slug == slug))
+        return rows[0] if rows else None
+
+    async def roles(self, organization_id: int) -> list[dict]:
+        table = Role.__table__
+        return await self._rows(
+            select(table).where(table.c.organization_id == organization_id).order_by(table.c.position)
+        )
+
+    async def status(self, organization_id: int) -> dict | None:
+        table = OnboardingStatus.__table__
+        rows = await self._rows(select(table).where(table.c.organization_id == organization_id))
+        return rows[0] if rows else None
+
+    async def count(self, model) -> int:
+        return len(await self._rows(select(model.__table__)))
+
+    @staticmethod
+    def same_time(shown: str | None, stored: datetime | None) -> bool:
+        """A timestamp in the JSON response is the one the database stored."""
+        if shown is None or stored is None:
+            return shown is None and stored is None
+        return datetime.fromisoformat(shown) == stored
+
+
+@pytest.fixture
+def stored(engine: AsyncEngine) -> Stored:
+    return Stored(engine)
+
+
+@dataclass(frozen=True)
+class SeededOnboarding:
+    organization_id: int
+    current_step: str | None
+    completed_steps: list[str]
+
+
+@pytest.fixture
+def seed_onboarding(session_factory: async_sessionmaker[AsyncSession]):
+    """An organization part-way through the wizard, last touched long ago, committed."""
+
+    async def seed(current_step: str = "identity") -> SeededOnboarding:
+        completed = list(STEPS[: STEPS.index(current_step)])
+        async with session_factory() as s:
+            org = Organization(
+                name="Harbor Point Rescue",
+                slug="harbor-point",
+                organization_type=OrganizationType.RESCUE_SQUAD,
+                registry_number="RS-20417",
+            )
+            s.add(org)
+            await s.flush()
+            s.add(
+                OnboardingStatus(
+                    organization_id=org.id,
+                    current_step=current_step,
+                    completed_steps=completed,
+                    is_complete=False,
+                    started_at=LONG_AGO,
+                    updated_at=LONG_AGO,
+                )
+            )
+            await s.commit()
+            return SeededOnboarding(org.id, current_step, completed)
+
+    return seed

@@ -68,13 +68,6 @@ class SeededTournament:
         return sum(1 for b in self.battles if b.status is status and category_id in (None, b.category_id))
 
 
-def display_name(performer: Performer | None) -> str:
-    """What the command center must show for a seeded slot (set in Python: no IO)."""
-    if performer is None:
-        return "TBD"
-    return performer.dancer.blaze if performer.dancer else "Unknown"
-
-
 def stage_name(n: int) -> str:
     base = STAGE_NAMES[n % len(STAGE_NAMES)]
     return base if n < len(STAGE_NAMES) else f"{base} {n // len(STAGE_NAMES) + 1}"
@@ -116,6 +109,9 @@ def seed_tournament(session_factory: async_sessionmaker[AsyncSession]):
     ``dancer_left``: the first queued battle's slot-1 performer has no dancer.
     """
 
+    ids = itertools.count(1)  # one sequence for every table: ids say nothing about order
+    dancer_numbers = itertools.count()
+
     async def seed(
         battles: int = 6,
         *,
@@ -124,53 +120,58 @@ def seed_tournament(session_factory: async_sessionmaker[AsyncSession]):
         dancer_left: bool = False,
     ) -> SeededTournament:
         assert battles >= 3, "the story needs a finished, an active and a pending battle"
-        dancers = (Dancer(blaze=stage_name(n)) for n in itertools.count())
+        # Core inserts with ids chosen here: one executemany per table, where
+        # ORM inserts with database-generated keys cost a statement per row on
+        # SQLite. The learner's code still starts from an empty session.
+        rows: dict[str, list[dict]] = {t: [] for t in ("tournaments", "categories", "dancers", "performers", "battles")}
+        links: list[dict] = []
+        tournament_id = next(ids)
+        rows["tournaments"].append({"id": tournament_id, "name": name, "phase": TournamentPhase.PRESELECTION})
+        category_ids = [next(ids) for _ in CATEGORY_NAMES]
+        rows["categories"] += [
+            {"id": cid, "tournament_id": tournament_id, "name": n}
+            for cid, n in zip(category_ids, CATEGORY_NAMES, strict=True)
+        ]
+        seeded: list[SeededBattle] = []
+        for sequence in range(battles, 0, -1):
+            battle_id, category_id = next(ids), category_ids[sequence % len(category_ids)]
+            phase = BattlePhase.FINALS if sequence == battles else BattlePhase.PRESELECTION
+            status = STATUS_BY_SEQUENCE.get(sequence, BattleStatus.PENDING)
+            rows["battles"].append(
+                {
+                    "id": battle_id,
+                    "category_id": category_id,
+                    "phase": phase,
+                    "status": status,
+                    "sequence_order": sequence,
+                }
+            )
+            names = {1: "TBD", 2: "TBD"}
+            for slot in (2, 1):
+                if open_slot and sequence == battles and slot == 2:
+                    continue
+                dancer_id = None
+                if not (dancer_left and sequence == 3 and slot == 1):
+                    dancer_id = next(ids)
+                    blaze = stage_name(next(dancer_numbers))
+                    rows["dancers"].append({"id": dancer_id, "blaze": blaze, "legal_name": None})
+                names[slot] = blaze if dancer_id else "Unknown"
+                performer_id = next(ids)
+                rows["performers"].append({"id": performer_id, "category_id": category_id, "dancer_id": dancer_id})
+                links.append({"battle_id": battle_id, "performer_id": performer_id, "slot": slot})
+            seeded.append(SeededBattle(battle_id, category_id, phase, status, sequence, (names[1], names[2])))
         async with session_factory() as s:
-            tournament = Tournament(name=name, phase=TournamentPhase.PRESELECTION)
-            categories = [Category(tournament=tournament, name=n) for n in CATEGORY_NAMES]
-            s.add_all([tournament, *categories])
-            planned: list[tuple[Battle, dict[int, Performer]]] = []
-            for sequence in range(battles, 0, -1):
-                battle = Battle(
-                    category=categories[sequence % len(categories)],
-                    phase=BattlePhase.FINALS if sequence == battles else BattlePhase.PRESELECTION,
-                    status=STATUS_BY_SEQUENCE.get(sequence, BattleStatus.PENDING),
-                    sequence_order=sequence,
-                )
-                performers = {}  # slot -> performer
-                for slot in (2, 1):
-                    if open_slot and sequence == battles and slot == 2:
-                        continue
-                    dancer = None if dancer_left and sequence == 3 and slot == 1 else next(dancers)
-                    performers[slot] = Performer(category=battle.category, dancer=dancer)
-                s.add_all([battle, *performers.values()])
-                planned.append((battle, performers))
-            await s.flush()
-            await s.execute(
-                insert(battle_performers),
-                [
-                    {"battle_id": battle.id, "performer_id": performer.id, "slot": slot}
-                    for battle, performers in planned
-                    for slot, performer in performers.items()
-                ],
-            )
+            for model in (Tournament, Category, Dancer, Performer, Battle):
+                if rows[model.__tablename__]:
+                    await s.execute(insert(model.__table__), rows[model.__tablename__])
+            await s.execute(insert(battle_performers), links)
             await s.commit()
-            return SeededTournament(
-                id=tournament.id,
-                name=tournament.name,
-                phase=tournament.phase,
-                categories={c.id: c.name for c in categories},
-                battles=[
-                    SeededBattle(
-                        b.id,
-                        b.category_id,
-                        b.phase,
-                        b.status,
-                        b.sequence_order,
-                        (display_name(performers.get(1)), display_name(performers.get(2))),
-                    )
-                    for b, performers in planned
-                ],
-            )
+        return SeededTournament(
+            id=tournament_id,
+            name=name,
+            phase=TournamentPhase.PRESELECTION,
+            categories=dict(zip(category_ids, CATEGORY_NAMES, strict=True)),
+            battles=seeded,
+        )
 
     return seed

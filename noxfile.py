@@ -9,8 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import urllib.parse
 from pathlib import Path
 
 import nox
@@ -105,14 +110,92 @@ def katas(session: nox.Session) -> None:
     _runner(session, "check", "--all", *session.posargs)
 
 
+DATABASES = ("sqlite", "postgresql")
+# The PostgreSQL the tests run on when KATAS_DATABASE_URL names none: the one the development
+# machines and CI have. docs/databases.md starts the same on a laptop, in a container.
+TESTS_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_answers(url: str) -> str | None:
+    """None if something listens where the URL points, else what to say; the runner judges the rest."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname, parts.port or 5432
+    except ValueError:
+        return None  # not a URL: the tests fail on the runner's one line about it
+    if not host:
+        return None  # a Unix socket: let the checks try it
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return None
+    except OSError:
+        return (
+            f"no PostgreSQL answers at {host}:{port}. To run this leg, start one (docs/databases.md) "
+            "or set KATAS_DATABASE_URL=postgresql+asyncpg://user@host:port/db"
+        )
+
+
 @nox.session(default=False)
 @nox.parametrize("sqlalchemy", SQLALCHEMY_LINES, ids=[f"sqlalchemy-{v}" for v in SQLALCHEMY_LINES])
-def tests(session: nox.Session, sqlalchemy: str) -> None:
-    """The repository's own test suite, on SQLAlchemy 2.0 and 2.1."""
+@nox.parametrize("database", DATABASES, ids=list(DATABASES))
+def tests(session: nox.Session, sqlalchemy: str, database: str) -> None:
+    """The repository's own test suite, on SQLite and PostgreSQL, SQLAlchemy 2.0 and 2.1."""
     if sqlalchemy == "2.1" and sys.version_info < (3, 11):
         session.skip("SQLAlchemy 2.1 needs Python 3.11 or newer")
+    env: dict[str, str | None] = {"KATAS_DATABASE_URL": None}  # None: unset, SQLite
+    if database == "postgresql":
+        url = os.environ.get("KATAS_DATABASE_URL", "").strip()
+        url = url if url.startswith("postgresql") else TESTS_POSTGRES_URL
+        problem = _postgres_answers(url)
+        if problem and os.environ.get("KATAS_REQUIRE_POSTGRES") == "1":
+            session.error(f"KATAS_REQUIRE_POSTGRES=1, but {problem}")
+        elif problem:
+            session.skip(problem)
+        env["KATAS_DATABASE_URL"] = url
     session.install(*_requirements(sqlalchemy), "-r", str(REQUIREMENTS / "nox.txt"))
-    session.run("python", "-m", "pytest", *session.posargs)
+    _pytest(session, env)
+
+
+def _pytest(session: nox.Session, env: dict[str, str | None]) -> None:
+    """The suite, in one pytest per core (at most 4), or as `-- ARGS` select it.
+
+    Its time is mostly checks, each a child Python process busy importing: on
+    CI's 2 cores, two shards (tests/shard.py) took the four sessions from 17
+    minutes to 11. The first shard prints as it goes, the others when they are
+    done; the session fails if any shard does.
+    """
+    # tests/fixtures holds katas for the tests to copy, not tests to collect.
+    command = ["python", "-m", "pytest", "--ignore=tests/fixtures"]
+    shards = min(os.cpu_count() or 1, 4)
+    if session.posargs or shards < 2:
+        session.run(*command, *session.posargs, env=env)
+        return
+    # Outside the repository: a learner's code under .nox/ would read as a library's to the runner.
+    tmp = Path(tempfile.mkdtemp(prefix="katas-tests-"))
+    base = {**os.environ, "PATH": os.pathsep.join([session.bin, os.environ.get("PATH", "")])}
+    base.update({key: value for key, value in env.items() if value is not None})
+    for key in (key for key, value in env.items() if value is None):
+        base.pop(key, None)
+    session.log(f"{' '.join(command)}, in {shards} shards side by side (tests/shard.py)")
+    running = []
+    for index in range(shards):
+        log = None if index == 0 else (tmp / f"shard-{index}.log").open("w+", encoding="utf-8")
+        python = str(Path(session.bin) / "python")  # this session's, found without the PATH
+        args = [python, *command[1:], "-p", "tests.shard", f"--basetemp={tmp / f'shard-{index}'}"]
+        shard_env = {**base, "KATAS_TEST_SHARD": f"{index}/{shards}"}
+        running.append((subprocess.Popen(args, env=shard_env, stdout=log, stderr=subprocess.STDOUT), log))
+    failed = []
+    for index, (proc, log) in enumerate(running):
+        if proc.wait():
+            failed.append(str(index + 1))
+        if log is not None:
+            log.seek(0)
+            print(f"\n--- shard {index + 1} of {shards} ---", flush=True)
+            print(log.read(), end="", flush=True)
+            log.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    if failed:
+        session.error(f"pytest failed in shard {', '.join(failed)} of {shards}")
 
 
 @nox.session(default=False)
@@ -129,3 +212,55 @@ def bench(session: nox.Session) -> None:
     python = _kata_python(session)
     env = {"KATAS_NOX_PYTHON": sys.executable}  # so the bench can time `nox -s kata-01` itself
     session.run(python, "-m", "tests.bench", *session.posargs, external=True, env=env)
+
+
+# --- Self-paced and workshop sessions ---------------------------------------------------------
+
+
+@nox.session(python=False, default=False)
+def watch(session: nox.Session) -> None:
+    """Re-check the kata you are on at every save (keys: h hint, n next kata, l list, q quit)."""
+    python = _kata_python(session)
+    # Ctrl-C is how a learner leaves watch mode: the runner handles it and exits 0;
+    # nox waits for it rather than reporting the session as interrupted.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = subprocess.call([python, "-m", "runner", "watch", *session.posargs], cwd=ROOT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if code:
+        session.error(f"the runner exited with {code}")
+
+
+@nox.session(python=False, default=False)
+def doctor(session: nox.Session) -> None:
+    """Check this laptop can run the katas (Python, environment, database, terminal) and say what to fix."""
+    if sys.version_info < (3, 10):  # noqa: UP036 - nox itself may run on an older Python than the katas
+        session.error(
+            f"nox runs on Python {sys.version.split()[0]}; the katas need 3.10 or newer. Install Python 3.11, "
+            "then: python3.11 -m pip install -r requirements/nox.txt && python3.11 -m nox -s doctor"
+        )
+    try:
+        python = _kata_python(session)
+    except nox.command.CommandFailed:
+        session.error(
+            "The katas' environment could not be installed (pip's own words are above). "
+            "No network, or PyPI blocked? Install from a wheelhouse: docs/workshop.md, 'Rooms without a network'"
+        )
+    # runner.doctor needs only the standard library, so a broken environment is named, not a crash.
+    if subprocess.call([python, "-m", "runner.doctor"], cwd=ROOT):
+        session.error("the doctor found problems: fix them from the top, then run nox -s doctor again")
+
+
+@nox.session(python=False, default=False)
+def wheelhouse(session: nox.Session) -> None:
+    """Download every pinned package for Linux, macOS and Windows, Python 3.10-3.13, into wheelhouse/ (slow)."""
+    env = {"PYTHONPATH": str(ROOT)}
+    session.run(sys.executable, "-m", "runner.wheelhouse", *session.posargs, external=True, env=env)
+
+
+@nox.session(default=False)
+def offline(session: nox.Session) -> None:
+    """This machine's wheelhouse, then the katas and nox installed from it with no index, and kata-01 run (slow; CI)."""
+    session.install("-r", str(REQUIREMENTS / "nox.txt"), "pytest", "-c", str(REQUIREMENTS / "constraints.txt"))
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests/offline_wheelhouse.py", *session.posargs)

@@ -3,25 +3,96 @@
 The runner starts pytest with ``KATA_DIR`` naming the learner's copy of the
 kata; that folder goes first on ``sys.path`` so ``import app`` is the
 learner's code, as it is on disk now.
+
+The database is the one ``KATAS_DATABASE_URL`` names: unset, SQLite through
+aiosqlite, a new file per test; a ``postgresql+asyncpg://`` URL, a new schema
+per test on that server. Why a schema per test, and what differs between the
+two databases: docs/databases.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import socket
 import sys
 import uuid
+import weakref
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 KATA_DIR = Path(os.environ.get("KATA_DIR", ".")).resolve()
-# Unset: SQLite through aiosqlite, nothing to start. A postgresql+asyncpg:// URL: the same checks there.
-DATABASE_URL = os.environ.get("KATAS_DATABASE_URL", "")
 sys.path.insert(0, str(KATA_DIR))
+
+SETTING = "KATAS_DATABASE_URL"
+EXAMPLE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# Where the runner looks for a setting it cannot use (runner/execute.py): one line, exit 2.
+PROBLEM_FILE = os.environ.get("KATAS_DATABASE_PROBLEM")
+CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is named, not waited on
+LOCK_TIMEOUT = "2s"  # the teardown's DROP never waits longer on a lock a leaked session holds
+# A test's schema: `kata_` and 16 hex digits. The sweep touches no other name.
+SCHEMA_PATTERN = "^kata_[0-9a-f]{16}$"
+# While a test runs, its admin connection holds the advisory lock (LOCK_SPACE, hashtext(schema)):
+# a schema whose lock nobody holds belongs to a run that died (a check stopped at its time limit).
+LOCK_SPACE = 0x6B617461  # "kata"
+ADMIN = "katas-admin"  # the application_name of the fixture's own connections, never routed
+
+
+class SettingError(Exception):
+    """KATAS_DATABASE_URL cannot be used: the message is one line, naming the setting and what to do."""
+
+
+class LeakedConnection(AssertionError):
+    """The code under test left a connection checked out when the check ended."""
+
+
+def _shown(raw: str) -> str:
+    """The setting as the learner wrote it, with any password masked."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", raw)
+
+
+def postgres_url(raw: str) -> URL | None:
+    """The PostgreSQL URL the setting names; None for SQLite (unset, or an aiosqlite URL)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    shown = _shown(raw)
+    try:
+        url = make_url(raw)
+        port = url.port
+    except (ArgumentError, ValueError):
+        raise SettingError(
+            f"{SETTING}={shown} is not a database URL: write it as {EXAMPLE_URL}, or unset it to use SQLite"
+        ) from None
+    if url.drivername == "sqlite+aiosqlite":
+        return None
+    if url.drivername.split("+")[0] in {"postgresql", "postgres"} and url.drivername != "postgresql+asyncpg":
+        raise SettingError(
+            f"{SETTING}={shown} names the driver {url.drivername!r}: the katas are async and need "
+            f"asyncpg, so start it with postgresql+asyncpg:// ({EXAMPLE_URL})"
+        )
+    if url.drivername != "postgresql+asyncpg":
+        raise SettingError(
+            f"{SETTING}={shown}: the katas run on PostgreSQL through asyncpg ({EXAMPLE_URL}), "
+            f"or on SQLite with the setting unset; {url.drivername!r} is neither"
+        )
+    if port is not None and not 0 < port < 65536:
+        raise SettingError(f"{SETTING}={shown}: {port} is not a port; PostgreSQL listens on 5432 by default")
+    return url
+
+
+POSTGRES: URL | None = None  # set at session start when the setting names PostgreSQL
+_admin: AsyncEngine | None = None
+_schema: str | None = None  # the running test's schema: every PostgreSQL connection opened now lands there
+_engines: weakref.WeakSet[Engine] | None = None  # every engine that connected during the running test
 
 
 class StatementLog:
@@ -49,6 +120,174 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{(tmp_path / 'kata.db').as_posix()}"
 
 
+# --- Every connection of the test, wherever the code under test opens it ------------------
+
+
+@event.listens_for(Engine, "do_connect")
+def _route(dialect, connection_record, cargs, cparams) -> None:
+    """A PostgreSQL connection opened during a test lands in that test's schema, named after it.
+
+    Class-wide, so an engine the kata's own code builds from KATAS_DATABASE_URL
+    lands there too, and its leaked connections can be found by name.
+    """
+    if dialect.name != "postgresql" or dialect.driver != "asyncpg":
+        return
+    settings = dict(cparams.get("server_settings") or {})
+    if _schema and settings.get("application_name") != ADMIN:
+        settings.update(search_path=_schema, application_name=_schema)
+    cparams["server_settings"] = settings
+    cparams.setdefault("timeout", CONNECT_TIMEOUT)  # asyncpg's own default waits 60 s
+
+
+@event.listens_for(Engine, "engine_connect")
+def _seen(connection) -> None:
+    if _engines is not None and (_admin is None or connection.engine is not _admin.sync_engine):
+        _engines.add(connection.engine)
+
+
+async def _close_engines() -> int:
+    """Dispose of every engine the test used; return how many connections were still checked out."""
+    pools = {id(e.pool): e for e in list(_engines or ())}
+    checked_out = sum(e.pool.checkedout() for e in pools.values() if hasattr(e.pool, "checkedout"))
+    for sync_engine in pools.values():
+        if sync_engine.dialect.is_async:
+            await AsyncEngine(sync_engine).dispose()
+        else:
+            sync_engine.dispose()
+    return checked_out
+
+
+def leak_message(count: int, on_postgres: bool) -> str:
+    what = "1 database connection" if count == 1 else f"{count} database connections"
+    why = (
+        "PostgreSQL would have waited forever to drop its tables, so the check closed it for you."
+        if on_postgres
+        else "On PostgreSQL its open transaction keeps its locks, and the next schema change waits forever."
+    )
+    return (
+        f"Your code left {what} open when the check ended: a session or connection was opened and "
+        "never closed. Open it with `async with` (`async with session_factory() as session:`), so it "
+        f"closes even when something fails. {why}"
+    )
+
+
+# --- PostgreSQL: the setting, the server, the schema of each test ---------------------------
+
+
+def _problem(message: str) -> None:
+    if PROBLEM_FILE:
+        Path(PROBLEM_FILE).write_text(message, encoding="utf-8")
+    pytest.exit(message, returncode=4)
+
+
+def _connection_problem(url: URL, exc: BaseException) -> str:
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    shown = _shown(url.render_as_string(hide_password=False))
+    chain, current = [], exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or getattr(current, "orig", None) or current.__context__
+    root = chain[-1]
+    if isinstance(root, OSError) and not isinstance(root, TimeoutError):
+        why = "no such host" if isinstance(root, socket.gaierror) else "nothing listens there"
+    elif isinstance(root, (TimeoutError, asyncio.TimeoutError, asyncio.CancelledError)):
+        why = f"no answer within {CONNECT_TIMEOUT} s"
+    else:
+        reason = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
+        return f"{SETTING}={shown}: PostgreSQL at {where} refused the connection: {reason}. Fix the URL, or unset it"
+    return (
+        f"{SETTING}={shown}: no PostgreSQL answers at {where} ({why}). Start it (docs/databases.md "
+        "has a one-line container command) or unset the setting to use SQLite"
+    )
+
+
+async def _open_postgres(url: URL) -> None:
+    """Connect once (the setting works), check the user may create schemas, sweep dead runs' schemas."""
+    global _admin
+    _admin = create_async_engine(url, poolclass=NullPool, connect_args={"server_settings": {"application_name": ADMIN}})
+    try:
+        conn = await _admin.connect()
+    except Exception as exc:  # noqa: BLE001 - whatever stops the first connection, the setting names it
+        # (SQLAlchemy 2.1 wraps a refusal in DBAPIError; 2.0 lets asyncpg's own exception through.)
+        raise SettingError(_connection_problem(url, exc)) from None
+    try:
+        allowed = await conn.scalar(text("SELECT has_database_privilege(current_database(), 'CREATE')"))
+        if not allowed:
+            raise SettingError(
+                f"{SETTING}={_shown(url.render_as_string(hide_password=False))}: user {url.username!r} "
+                f"may not create schemas in database {url.database!r}, and each check needs one. Grant it "
+                f"(GRANT CREATE ON DATABASE {url.database} TO {url.username}) or use a database of your own"
+            )
+        await _sweep(conn)
+    finally:
+        await conn.close()
+
+
+async def _sweep(conn) -> None:
+    """Drop the schemas of runs that died: a check stopped at its time limit never tore down.
+
+    A live test holds its schema's advisory lock from before CREATE SCHEMA
+    until after DROP SCHEMA, on a connection that dies with its process: a
+    lock anybody can take marks a schema nobody is using. A schema that cannot
+    be dropped (another user's) is left alone.
+    """
+    found = await conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname ~ :p"), {"p": SCHEMA_PATTERN})
+    names = found.scalars().all()
+    await conn.commit()
+    for name in names:
+        key = {"k": LOCK_SPACE, "s": name}
+        if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k, hashtext(:s))"), key):
+            await conn.commit()
+            continue  # a live test's
+        try:
+            await _drop_schema(conn, name)
+        except DBAPIError:
+            await conn.rollback()
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:k, hashtext(:s))"), key)
+            await conn.commit()
+
+
+async def _drop_schema(conn, schema: str) -> None:
+    """DROP SCHEMA … CASCADE (tables, enum types and all), ending whoever still holds a lock on it.
+
+    A session the code under test left open keeps its transaction, and its
+    locks, until its connection closes: DROP would wait for it forever. So
+    every backend still named after the schema, or holding a lock on one of
+    its tables, is terminated first, and the DROP waits at most LOCK_TIMEOUT.
+    """
+    holders = text(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = :s AND pid <> pg_backend_pid() "
+        "UNION SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND l.pid <> pg_backend_pid()"
+    )
+    for attempt in range(5):
+        for pid in (await conn.execute(holders, {"s": schema})).scalars().all():
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        try:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await conn.commit()
+            return
+        except DBAPIError as exc:
+            await conn.rollback()
+            if getattr(exc.orig, "sqlstate", None) != "55P03" or attempt == 4:  # 55P03: lock_not_available
+                raise
+
+
+def pytest_sessionstart(session) -> None:
+    global POSTGRES
+    try:
+        POSTGRES = postgres_url(os.environ.get(SETTING, ""))
+        if POSTGRES is not None:
+            asyncio.run(_open_postgres(POSTGRES))
+    except SettingError as exc:
+        _problem(str(exc))
+
+
+# --- The fixtures ----------------------------------------------------------------------------
+
+
 @pytest.fixture
 def sql() -> StatementLog:
     return StatementLog()
@@ -58,26 +297,43 @@ def sql() -> StatementLog:
 async def engine(tmp_path: Path, sql: StatementLog) -> AsyncEngine:
     """An engine on an empty database of this test's own.
 
-    On PostgreSQL: a schema per test, first on the search_path, dropped with
-    everything in it (tables, enum types) afterwards. The kata's code may
-    commit, close and reopen sessions at will: nothing wraps it in a
-    transaction that would hide what it did.
+    SQLite: a new file. PostgreSQL: a new schema, first on the search_path of
+    every connection the test opens, dropped with everything in it (tables,
+    enum types) afterwards. The kata's code may commit, close and reopen
+    sessions at will: nothing wraps it in a transaction that would hide what
+    it did. A connection it leaves open fails the check, by name, and never
+    hangs the teardown.
     """
-    if not DATABASE_URL:
+    global _schema, _engines
+    admin, schema = None, None
+    if POSTGRES is None:
         engine = create_async_engine(sqlite_url(tmp_path))
-        admin, schema = None, None
     else:
         schema = f"kata_{uuid.uuid4().hex[:16]}"
-        admin = create_async_engine(DATABASE_URL, poolclass=NullPool)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = create_async_engine(DATABASE_URL, connect_args={"server_settings": {"search_path": schema}})
+        admin = await _admin.connect()
+        try:
+            # The lock first: from now until the DROP, no other run's sweep takes this schema for dead.
+            await admin.execute(text("SELECT pg_advisory_lock(:k, hashtext(:s))"), {"k": LOCK_SPACE, "s": schema})
+            await admin.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await admin.commit()
+        except BaseException:
+            await admin.close()
+            raise
+        _schema = schema
+        engine = create_async_engine(POSTGRES)
+    _engines = weakref.WeakSet([engine.sync_engine])
     event.listen(engine.sync_engine, "before_cursor_execute", sql)
     try:
         yield engine
     finally:
-        await engine.dispose()
-        if admin is not None:
-            async with admin.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
+        try:
+            leaked = await _close_engines()
+        finally:
+            _engines, _schema = None, None
+            if admin is not None:
+                try:
+                    await _drop_schema(admin, schema)
+                finally:
+                    await admin.close()  # and with it the advisory lock
+        if leaked:
+            raise LeakedConnection(leak_message(leaked, POSTGRES is not None))

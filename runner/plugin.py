@@ -3,6 +3,13 @@
 It records each check's outcome and, for a failure, the explanation, as
 JSON in the file named by KATAS_REPORT. It rewrites that file as each check
 starts, so a check that hangs is still named when the runner stops it.
+
+While the checks run, ``implicit_io``'s recorder watches SQLAlchemy (see
+implicit_io/recorder.py): it sees an implicit load that is about to fail
+before it fails, which query loaded each object, and every statement. That is
+what lets the explanation name the query to fix, and what the review of a
+passing run (statements per check, growth with data, failures the learner's
+code caught) is made of: ``review`` in the report, per check and for the run.
 """
 
 from __future__ import annotations
@@ -13,18 +20,29 @@ from pathlib import Path
 
 import pytest
 
-from runner.explain import explain
+from implicit_io import review as io_review
+from implicit_io.recorder import Recorder
+from runner.explain import explain, kata_rules, rules_for, scope_for
 
 REPORT = os.environ.get("KATAS_REPORT")
 KATA_DIR = Path(os.environ.get("KATA_DIR", ".")).resolve()
+RECORDER = Recorder(scope_for(KATA_DIR)).install()
 
 _report: dict = {"tests": [], "collection_errors": [], "running": None}
 _explanations: dict[str, dict] = {}
+_reviews: list[tuple[str, dict]] = []
+_where: dict[str, Path | None] = {"home": None, "checks": None}
 
 
 def _save() -> None:
     if REPORT:
         Path(REPORT).write_text(json.dumps(_report), encoding="utf-8")
+
+
+def _explain(exc: BaseException) -> dict:
+    return explain(
+        exc, KATA_DIR, record=RECORDER.record, recorder=RECORDER, home=_where["home"], checks_dir=_where["checks"]
+    )
 
 
 def scenario(item: pytest.Item) -> str:
@@ -38,8 +56,18 @@ def scenario(item: pytest.Item) -> str:
         return line
 
 
+def pytest_configure(config) -> None:
+    # The hidden checks' rootdir is runner/checks: the checkout is two levels up,
+    # the running kata's checks are the folder pytest was given.
+    root = Path(str(config.rootpath)).resolve()
+    _where["home"] = root.parent.parent if root.name == "checks" else None
+    folders = [Path(a) for a in config.args if Path(a).is_dir()]
+    _where["checks"] = folders[0].resolve() if folders else None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    RECORDER.start()
     _report["running"] = scenario(item)
     _save()
 
@@ -59,19 +87,39 @@ def pytest_load_initial_conftests(early_config, parser, args):
 def pytest_exception_interact(node, call, report) -> None:
     # Called after the report is logged: only collection errors are left to catch here.
     if call.excinfo is not None and not isinstance(node, pytest.Item):
-        _report["collection_errors"].append(explain(call.excinfo.value, KATA_DIR))
+        _report["collection_errors"].append(_explain(call.excinfo.value))
         _save()
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call) -> None:
-    if call.when == "call":
+    # Set at the first phase that reports: a check that fails in setup is named too.
+    if not any(key == "scenario" for key, _ in item.user_properties):
         item.user_properties.append(("scenario", scenario(item)))
     if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
-        _explanations.setdefault(item.nodeid, explain(call.excinfo.value, KATA_DIR))
+        if item.nodeid not in _explanations:
+            try:
+                _explanations[item.nodeid] = _explain(call.excinfo.value)
+            except Exception as exc:  # the explainer never turns a failure into a crash
+                _explanations[item.nodeid] = {"kind": "error", "exception": f"{type(exc).__name__}: {exc}"}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        try:
+            failed = report.failed or any(
+                t["id"] == report.nodeid and t["outcome"] == "failed" for t in _report["tests"]
+            )
+            record = RECORDER.finish()
+            rules = rules_for(_where["home"]) if record.incidents else None  # only to explain a caught failure
+            review = io_review.check_review(record, RECORDER.scope, failed, rules, kata_rules(_where["checks"]))
+            _reviews.append((report.nodeid, review))
+            # Each check's own review too: a run split over processes combines them (io_review.combine).
+            for entry in _report["tests"]:
+                if entry["id"] == report.nodeid:
+                    entry["review"] = review
+        except Exception:
+            pass
     failed_setup = report.when == "setup" and report.failed
     if report.when != "call" and not failed_setup and not (report.when == "teardown" and report.failed):
         return
@@ -97,4 +145,9 @@ def pytest_collectreport(report) -> None:
 def pytest_sessionfinish(session, exitstatus) -> None:
     _report["running"] = None
     _report["finished"] = True
+    try:
+        names = {t["id"]: t["name"] for t in _report["tests"]}
+        _report["review"] = io_review.combine([(names.get(nodeid, nodeid), r) for nodeid, r in _reviews])
+    except Exception:
+        pass
     _save()

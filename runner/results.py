@@ -22,6 +22,7 @@ class CheckResult:
     detail: str = ""  # what the runner knows beyond that (the time limit, the tail of pytest's output)
     running: str | None = None  # the scenario a timed-out check was in
     output: str = field(default="", repr=False)
+    review: dict | None = field(default=None, repr=False)  # the reviewer's notes on the run (implicit_io)
 
     @property
     def passed(self) -> bool:
@@ -48,7 +49,9 @@ def from_report(report: dict | None, returncode: int, output: str = "") -> Check
     problems = tuple(report.get("collection_errors", ()))
     # Zero scenarios is never a pass: a check that ran nothing proved nothing.
     ok = returncode == 0 and scenarios and all(s.passed for s in scenarios) and not problems
-    return CheckResult(status=PASS if ok else FAIL, scenarios=scenarios, problems=problems, output=output)
+    return CheckResult(
+        status=PASS if ok else FAIL, scenarios=scenarios, problems=problems, output=output, review=report.get("review")
+    )
 
 
 def distinct_failures(result: CheckResult) -> list[dict]:

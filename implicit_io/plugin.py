@@ -1,0 +1,127 @@
+"""pytest plugin: explain every implicit-IO failure in your own test suite.
+
+    pytest -p implicit_io.plugin
+
+Nothing to configure. Your code is what lives under pytest's rootdir (outside
+virtual environments and site-packages); your tests are its ``test_*.py``,
+``*_test.py``, ``conftest.py`` and ``tests/`` files. For each failing test
+whose failure is a ``MissingGreenlet`` (in any of its shapes, FastAPI's
+``ResponseValidationError`` included) or a ``DetachedInstanceError``, the
+failure report gets a section, "implicit IO explained": what touched the
+database, where in your code, why, the fix, and the rule it breaks. At the
+end, "implicit IO review" lists failures your code caught in tests that
+passed, and calls whose statements grow with the data.
+
+It changes no outcome: a failure stays a failure, a pass stays a pass, and
+nothing it does can raise into your tests.
+
+For tools: with ``IMPLICIT_IO_JSON`` naming a file, the explanations and the
+review are also written there, as plain data, one JSON document per line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+SECTION = "implicit IO explained"
+_state: dict = {}
+
+
+def pytest_configure(config) -> None:
+    try:
+        from implicit_io.frames import Scope
+        from implicit_io.recorder import Recorder
+        from implicit_io.rules import RuleIndex, find_home
+    except ImportError:  # no SQLAlchemy here: nothing to explain
+        return
+    scope = Scope([Path(str(config.rootpath))])
+    home = find_home(Path(__file__).resolve().parent.parent)
+    _state.update(
+        scope=scope,
+        recorder=Recorder(scope).install(),
+        rules=RuleIndex.discover(home, show_relative_to=Path.cwd()) if home else RuleIndex.empty(),
+        reviews=[],
+        failed=set(),
+    )
+
+
+def pytest_unconfigure(config) -> None:
+    recorder = _state.pop("recorder", None)
+    if recorder is not None:
+        recorder.uninstall()
+    _state.clear()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    recorder = _state.get("recorder")
+    if recorder is not None:
+        recorder.start()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    recorder = _state.get("recorder")
+    if recorder is None:
+        return
+    try:
+        report = outcome.get_result()
+        if report.failed:
+            _state["failed"].add(item.nodeid)
+            if call.excinfo is not None:
+                failure = _explain(call.excinfo.value)
+                if failure is not None:
+                    from implicit_io.text import explanation_lines
+
+                    report.sections.append((SECTION, "\n".join(explanation_lines(failure))))
+                    _dump({"test": item.nodeid, "when": call.when, "failure": failure})
+        if call.when == "teardown":
+            from implicit_io.review import check_review
+
+            review = check_review(
+                recorder.finish(), _state["scope"], failed=item.nodeid in _state["failed"], rules=_state["rules"]
+            )
+            if review["swallowed"] or any(o["grows"] for o in review["operations"]):
+                _state["reviews"].append((item.nodeid, review))
+            _dump({"test": item.nodeid, "review": review})
+    except Exception:  # the explainer never changes an outcome
+        pass
+
+
+def _explain(exc: BaseException) -> dict | None:
+    from implicit_io.explain import explain
+
+    recorder = _state["recorder"]
+    failure = explain(exc, _state["scope"], record=recorder.record, rules=_state["rules"], recorder=recorder)
+    if failure.get("kind") in ("assertion", "error") and not failure.get("behind"):
+        return None  # not an implicit-IO failure: pytest's own report says it all
+    return failure
+
+
+def _dump(document: dict) -> None:
+    path = os.environ.get("IMPLICIT_IO_JSON")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(document, default=str) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    reviews = _state.get("reviews") or []
+    if not reviews:
+        return
+    try:
+        from implicit_io.text import review_lines
+
+        terminalreporter.write_sep("=", "implicit IO review")
+        for nodeid, review in reviews:
+            shown = dict(review, operations=[o for o in review["operations"] if o["grows"]])
+            terminalreporter.write_line(nodeid)
+            for line in review_lines(shown):
+                terminalreporter.write_line(line)
+    except Exception:
+        pass

@@ -6,11 +6,24 @@ import argparse
 import sys
 
 from runner.catalogue import CatalogueError
-from runner.commands import _common, check, hint, list, progress, reset, solution
+from runner.commands import (
+    _common,
+    catch_up,
+    check,
+    doctor,
+    hint,
+    list,
+    progress,
+    report,
+    reset,
+    solution,
+    summary,
+    watch,
+)
 from runner.render import Style
 from runner.workspace import Workspace
 
-COMMANDS = (list, check, hint, progress, reset, solution)
+COMMANDS = (list, check, hint, progress, reset, solution, watch, report, catch_up, summary, doctor)
 UsageError = _common.UsageError
 
 

@@ -46,6 +46,7 @@ def test_passing_check_records_progress_and_points_on(fixture_ws):
     assert proc.returncode == 0, proc.stdout
     assert "✓ The shelf lists its books' titles" in proc.stdout
     assert "Kata 01 is done" in proc.stdout
+    assert "statements per check" in proc.stdout  # the reviewer's notes on a passing fix
     assert "python -m runner solution 01" in proc.stdout
     assert "Next: kata 02, The request that never came back: nox -s kata-02" in proc.stdout
     state = json.loads(fixture_ws.state_file.read_text())
@@ -191,3 +192,32 @@ def test_import_error_in_a_kata_conftest_is_explained(fixture_ws):
     assert "NameError: name 'Base' is not defined" in proc.stdout
     assert "katas/01-shelf/app/models.py:9" in proc.stdout
     assert "conftest" not in proc.stdout
+
+
+def test_a_check_failing_in_setup_is_named_by_its_scenario(fixture_ws):
+    conftest = fixture_ws.checks_dir / "01-shelf" / "conftest.py"
+    conftest.write_text(
+        conftest.read_text()
+        + "\n\nimport pytest\n\n\n@pytest.fixture(autouse=True)\ndef broken():\n    raise RuntimeError('no')\n"
+    )
+    proc = run_cli(fixture_ws, "check", "01")
+    assert proc.returncode == 1
+    assert "✗ The shelf lists its books' titles" in proc.stdout
+    assert "test_shelf.py::" not in proc.stdout
+
+
+def test_a_quick_second_save_is_judged_as_it_is_on_disk(fixture_ws):
+    """Same size, same mtime: a cached .pyc of the first save must not be reused."""
+    import os
+
+    WRITE_PYC = {"PYTHONDONTWRITEBYTECODE": ""}  # some machines turn .pyc writing off, hiding the bug
+    service = fixture_ws.katas_dir / "01-shelf" / "app" / "service.py"
+    fixed = (fixture_ws.solutions_dir / "01-shelf" / "app" / "service.py").read_text()
+    service.write_text(fixed)
+    stamp = service.stat().st_mtime_ns
+    assert run_cli(fixture_ws, "check", "01", env=WRITE_PYC).returncode == 0
+    broken = fixed.replace("selectinload(Shelf.books)", "selectinload(Shelf.bookz)")
+    assert len(broken) == len(fixed)
+    service.write_text(broken)
+    os.utime(service, ns=(stamp, stamp))
+    assert run_cli(fixture_ws, "check", "01", env=WRITE_PYC).returncode == 1

@@ -46,6 +46,7 @@ def runner_commands() -> set[str]:
 
     return {command.NAME for command in COMMANDS}
 
+
 # The sections every rule page has, in this order.
 RULE_SECTIONS = ["Symptom", "Mechanism", "Fixes", "Trade-offs", "Catch it early", "Kata"]
 

@@ -1,0 +1,18 @@
+"""doctor: check this laptop can run the katas, and say what to do about each problem."""
+
+from __future__ import annotations
+
+from runner import doctor
+
+NAME = "doctor"
+HELP = "check Python, the environment, the database, the terminal and file events; name what to fix"
+
+
+def configure(parser) -> None:
+    pass
+
+
+def run(args, ws, style) -> int:
+    findings = doctor.run_all(ws)
+    print(doctor.render(findings, style))
+    return 1 if any(f.status == doctor.FAIL for f in findings) else 0

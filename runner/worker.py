@@ -1,0 +1,371 @@
+"""Warm workers for watch mode: a check that starts with everything but your code already imported.
+
+A fresh ``python -m pytest`` spends most of a second importing SQLAlchemy,
+pytest and their friends before it checks anything. Watch mode keeps
+*spares*: Python processes that have imported all of that (and whatever
+else the hidden checks and the kata import from outside the kata) and then
+wait. A save hands the check to a spare, which runs pytest in-process and
+exits; a new spare warms up while you read the verdict.
+
+What makes this safe:
+
+* A spare never imports the learner's ``app`` package, nor the hidden checks,
+  before its check starts, and it runs one check only: every check imports
+  the code as it is on disk then, in a process no earlier save has touched.
+* Compiled files of the kata are written to a folder of the watcher's own
+  (``sys.pycache_prefix``) and forgotten before each check, so two saves in
+  the same second with the same size can never be served from a stale
+  ``.pyc``.
+* A check runs under the kata's time limit; a spare that hangs is killed,
+  one that crashes (``os._exit``, a segfault) gives a "could not run"
+  verdict, and either way the next check gets a new spare.
+* A check may be shared between several spares (one per core), each running
+  every n-th scenario; their reports are merged in the order pytest collected
+  them (runner/watcher.py).
+
+The spare's side of this file runs as ``python -m runner.worker``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from runner import execute, results, watcher
+from runner.catalogue import Kata
+from runner.workspace import Workspace
+
+RUNNER_HOME = Path(__file__).resolve().parent.parent
+CONFIG_VARIABLE = "KATAS_WORKER"
+ORPHAN_GRACE = 30.0  # seconds past the time limit after which a spare ends itself
+
+
+def default_shards() -> int:
+    """One spare per core, up to two: a third gains little and costs a process to warm."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _popen_options() -> dict:
+    # A spare lives in a process group of its own: Ctrl-C in the terminal reaches
+    # the watcher, which stops the spares itself, and a hung check is killed with
+    # everything it started.
+    if os.name == "nt":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
+class Spare:
+    """One warm process, waiting for its check."""
+
+    def __init__(self, ws: Workspace, kata_dir: Path, preload: list[str], pycache: Path, index: int, shards: int):
+        self.dir = Path(tempfile.mkdtemp(prefix="katas-worker-"))
+        self.report = self.dir / "report.json"
+        self.problem = self.dir / "database-problem.txt"
+        self.order = self.dir / "order.json"
+        self.ready_flag = self.dir / "ready"
+        self._output = open(self.dir / "output.txt", "w+b")  # noqa: SIM115 - closed in discard()
+        config = {
+            "preload": preload,
+            "pycache": str(pycache),
+            "ready": str(self.ready_flag),
+            "order": str(self.order),
+            "kata_dir": str(kata_dir),
+            "shard": [index, shards],
+        }
+        env = {
+            **os.environ,
+            "KATA_DIR": str(kata_dir),
+            "KATAS_REPORT": str(self.report),
+            "KATAS_DATABASE_PROBLEM": str(self.problem),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(RUNNER_HOME), os.environ.get("PYTHONPATH")])),
+            CONFIG_VARIABLE: json.dumps(config),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "runner.worker"],
+            stdin=subprocess.PIPE,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,  # a learner's stray sqlite file lands here, not in the repository
+            env=env,
+            **_popen_options(),
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_flag.exists() or self.proc.poll() is not None
+
+    def start(self, args: list[str], timeout: float) -> None:
+        try:
+            self.proc.stdin.write(json.dumps({"args": args, "timeout": timeout}).encode() + b"\n")
+            self.proc.stdin.close()
+        except OSError:
+            pass  # it died while warming up: its output says why, and the verdict shows it
+
+    def wait(self, seconds: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=max(0.0, seconds))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def read_report(self) -> dict | None:
+        try:
+            return json.loads(self.report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def read_output(self) -> str:
+        try:
+            self._output.flush()
+            return (self.dir / "output.txt").read_bytes().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+    def read_order(self) -> list[str]:
+        try:
+            return json.loads(self.order.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+
+    def read_problem(self) -> str | None:
+        try:
+            return self.problem.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def kill(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            if os.name == "nt":
+                self.proc.kill()
+            else:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+
+    def discard(self) -> None:
+        self.kill()
+        for stream in (self.proc.stdin, self._output):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class WarmChecker:
+    """Checks one kata again and again, each time in a spare that was warm before the save.
+
+    ``run()`` blocks until the verdict (call it from one thread at a time);
+    ``close()`` may be called from any thread and stops a running check.
+    """
+
+    def __init__(
+        self,
+        ws: Workspace,
+        kata: Kata,
+        kata_dir: Path | None = None,
+        timeout: float | None = None,
+        shards: int | None = None,
+    ):
+        self.ws, self.kata = ws, kata
+        self.kata_dir = (kata_dir or ws.katas_dir / kata.id).resolve()
+        self.timeout = timeout or kata.timeout
+        self.shards = shards or default_shards()
+        self.pycache = Path(tempfile.mkdtemp(prefix="katas-pycache-"))
+        self._lock = threading.Lock()
+        self._idle: list[Spare] = []
+        self._busy: list[Spare] = []
+        self._recyclers: list[threading.Thread] = []
+        self._closed = False
+        self._fill()
+
+    # -- spares -------------------------------------------------------------------------
+
+    def _preload(self) -> list[str]:
+        folders = [self.ws.checks_dir / self.kata.id, self.kata_dir]
+        sources, local = [], set()
+        for conftest in (self.ws.checks_dir / "conftest.py",):
+            if conftest.is_file():
+                sources.append(conftest.read_text(encoding="utf-8", errors="replace"))
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            local |= {p.stem if p.suffix == ".py" else p.name for p in folder.iterdir()}
+            for path in folder.rglob("*.py"):
+                if "__pycache__" not in path.parts:
+                    sources.append(path.read_text(encoding="utf-8", errors="replace"))
+        postgres = os.environ.get("KATAS_DATABASE_URL", "").startswith("postgres")
+        return watcher.preload_modules(sources, local, postgres=postgres)
+
+    def _fill(self) -> None:
+        with self._lock:
+            if self._closed or self._idle:
+                return
+            preload = self._preload()
+            self._idle = [
+                Spare(self.ws, self.kata_dir, preload, self.pycache, index, self.shards) for index in range(self.shards)
+            ]
+
+    def ready(self) -> bool:
+        """Every spare is warm (or has died trying, which the next check will show)."""
+        with self._lock:
+            return bool(self._idle) and all(s.ready for s in self._idle)
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ready():
+                return True
+            time.sleep(0.01)
+        return False
+
+    # -- checking -----------------------------------------------------------------------
+
+    def run(self) -> results.CheckResult:
+        if not self.kata_dir.is_dir():
+            return results.CheckResult(status=results.BROKEN, detail=f"{self.kata_dir} is missing")
+        problems = execute.syntax_errors(self.kata_dir)
+        if problems:
+            return results.CheckResult(status=results.SYNTAX, problems=tuple(problems))
+        self._fill()
+        with self._lock:
+            if self._closed:
+                return results.CheckResult(status=results.BROKEN, detail="watch mode stopped")
+            spares, self._idle = self._idle, []
+            self._busy = spares
+        try:
+            return self._check(spares)
+        finally:
+            with self._lock:
+                self._busy = []
+            for spare in spares:
+                spare.kill()
+            # Clearing up and warming the next spares happen after the verdict is out.
+            recycler = threading.Thread(target=self._recycle, args=(spares,), daemon=True, name="spares")
+            with self._lock:
+                self._recyclers = [t for t in self._recyclers if t.is_alive()] + [recycler]
+            recycler.start()
+
+    def _recycle(self, used: list[Spare]) -> None:
+        for spare in used:
+            spare.discard()
+        self._fill()
+
+    def _check(self, spares: list[Spare]) -> results.CheckResult:
+        command = execute.pytest_command(self.ws, self.kata, verbose=False)
+        args = command[command.index("pytest") + 1 :]
+        for spare in spares:
+            spare.start(args, self.timeout)
+        deadline = time.monotonic() + self.timeout
+        codes = []
+        for spare in spares:
+            code = spare.wait(deadline - time.monotonic())
+            if code is None:
+                running = spare.read_report() or {}
+                for other in spares:
+                    other.kill()
+                return results.CheckResult(
+                    status=results.TIMEOUT, detail=f"{self.timeout:g}", running=running.get("running")
+                )
+            codes.append(code)
+        problem = next((p for p in (s.read_problem() for s in spares) if p), None)
+        if problem:  # KATAS_DATABASE_URL names a database the checks cannot use
+            return results.CheckResult(status=results.BROKEN, detail=problem)
+        parts = [(s.read_report(), code, s.read_output()) for s, code in zip(spares, codes, strict=True)]
+        order = next((o for o in (s.read_order() for s in spares) if o), [])
+        report, code, output = watcher.merge_reports(parts, order)
+        return results.from_report(report, code, output)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            spares, self._idle = self._idle + self._busy, []
+            recyclers = list(self._recyclers)
+        for spare in spares:
+            spare.discard()
+        for recycler in recyclers:  # the spares of the last check are being cleared up: let that finish
+            recycler.join(timeout=10)
+        shutil.rmtree(self.pycache, ignore_errors=True)
+
+
+# --- The spare's side: python -m runner.worker ---------------------------------------------
+
+
+class _Share:
+    """The pytest plugin a spare adds: run its share of the checks, then leave at once."""
+
+    def __init__(self, index: int, shards: int, order_file: str):
+        self.index, self.shards, self.order_file = index, shards, order_file
+
+    def pytest_collection_modifyitems(self, session, config, items) -> None:
+        Path(self.order_file).write_text(json.dumps([item.nodeid for item in items]), encoding="utf-8")
+        if self.shards > 1:
+            keep = set(watcher.shard_items(len(items), self.index, self.shards))
+            dropped = [item for position, item in enumerate(items) if position not in keep]
+            items[:] = [item for position, item in enumerate(items) if position in keep]
+            if dropped:
+                config.hook.pytest_deselected(items=dropped)
+
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        # The report is written (runner.plugin's own sessionfinish ran first):
+        # skip pytest's summary and the interpreter's teardown, and any thread
+        # the learner's code left running.
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(int(exitstatus))
+
+
+def _forget_compiled(kata_dir: Path) -> None:
+    """Drop every compiled file of the kata from this watcher's cache: the next import compiles from disk."""
+    probe = Path(importlib.util.cache_from_source(str(kata_dir / "probe.py")))
+    shutil.rmtree(probe.parent, ignore_errors=True)
+
+
+def serve() -> None:
+    """Warm up, wait for the check, run it, exit."""
+    if hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the watcher decides when a spare stops
+    config = json.loads(os.environ[CONFIG_VARIABLE])
+    for name in config["preload"]:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - a module that does not import now will be named by the check
+            pass
+    import pytest
+
+    # Run after every other plugin: see the final order, leave after runner.plugin wrote its report.
+    _Share.pytest_collection_modifyitems = pytest.hookimpl(trylast=True)(_Share.pytest_collection_modifyitems)
+    _Share.pytest_sessionfinish = pytest.hookimpl(trylast=True)(_Share.pytest_sessionfinish)
+    Path(config["ready"]).touch()
+    line = sys.stdin.readline()
+    if not line.strip():
+        os._exit(0)  # discarded before it was needed
+    job = json.loads(line)
+    # The watcher stops a check at its time limit. Should the watcher itself be gone
+    # (killed, its terminal closed), a spare stuck in a learner's endless loop still ends.
+    watchdog = threading.Timer(float(job.get("timeout") or 60) + ORPHAN_GRACE, os._exit, args=(70,))
+    watchdog.daemon = True
+    watchdog.start()
+    sys.pycache_prefix = config["pycache"]
+    _forget_compiled(Path(config["kata_dir"]))
+    index, shards = config["shard"]
+    plugin = _Share(index, shards, config["order"])
+    code = pytest.main(job["args"], plugins=[plugin])
+    os._exit(int(code))
+
+
+if __name__ == "__main__":
+    serve()

@@ -208,7 +208,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Print how long a warm check of kata 01 takes, beside the floor (slow)."""
+    """Print figures: a warm check and nox -s kata-01 beside the floor, the explainer's cost, watch mode (slow)."""
     python = _kata_python(session)
     env = {"KATAS_NOX_PYTHON": sys.executable}  # so the bench can time `nox -s kata-01` itself
     session.run(python, "-m", "tests.bench", *session.posargs, external=True, env=env)

@@ -8,6 +8,10 @@ or fails on time (these machines are noisy).
 The same warm check runs on SQLite and, when one answers, on PostgreSQL: the
 one KATAS_DATABASE_URL names, else the development machines' own
 (postgresql+asyncpg://postgres@127.0.0.1:5432/test).
+
+Then the explainer's cost on passing suites (tests/bench_explain.py) and watch
+mode's time from a save to the verdict (tests/bench_watch.py);
+`--parts check,explain,watch` picks which.
 """
 
 from __future__ import annotations
@@ -59,7 +63,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--kata", default="01-command-center")
+    parser.add_argument(
+        "--parts",
+        default="check,explain,watch",
+        help="which figures, comma-separated: check (the runner and nox), explain (the explainer's cost), watch",
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if "check" in parts:
+        bench_check(args)
+    if "explain" in parts:
+        from tests import bench_explain
+
+        runs = min(args.runs, 5)
+        print(f"\nthe explainer (pytest -p implicit_io.plugin) on passing suites, median of {runs} runs:")
+        _rows(bench_explain.measure(runs))
+    if "watch" in parts:
+        from tests import bench_watch
+
+        print("\nwatch mode, from a save to the verdict on screen (target: median within 0.3 s on 2 cores):")
+        _rows(bench_watch.measure(args.runs, args.kata))
+
+
+def _rows(rows: list[tuple[str, float]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, seconds in rows:
+        print(f"  {label:<{width}} {seconds * 1000:7.0f} ms", flush=True)
+
+
+def bench_check(args: argparse.Namespace) -> None:
     number = args.kata[:2]
     with tempfile.TemporaryDirectory() as tmp:
         ws = scratch_workspace(Path(tmp), args.kata)
@@ -83,6 +115,7 @@ def main() -> None:
     if skipped:
         print(f"  PostgreSQL: not measured: {skipped}")
     print("targets: check on SQLite within 2x the floor, warm nox -s kata-01 within 2.5x (PostgreSQL: shown only)")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ code caught) is made of: ``review`` in the report, per check and for the run.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -63,6 +64,14 @@ def pytest_configure(config) -> None:
     _where["home"] = root.parent.parent if root.name == "checks" else None
     folders = [Path(a) for a in config.args if Path(a).is_dir()]
     _where["checks"] = folders[0].resolve() if folders else None
+    gc.freeze()
+
+
+def pytest_collection_finish(session) -> None:
+    # Everything imported so far (SQLAlchemy, pytest, the learner's models) lives
+    # until the process ends: frozen, the garbage collector stops walking it on
+    # every collection, and pytest's own gc.collect() at the end costs little.
+    gc.freeze()
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 import sys
 import uuid
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import event, text
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -115,9 +116,12 @@ class StatementLog:
         self.statements.clear()
 
 
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh, empty database file for one test."""
-    return f"sqlite+aiosqlite:///{(tmp_path / 'kata.db').as_posix()}"
+def _no_fsync(dbapi_connection, connection_record) -> None:
+    # Each test's database file is thrown away: waiting for the disk buys nothing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous = OFF")
+    cursor.execute("PRAGMA journal_mode = MEMORY")
+    cursor.close()
 
 
 # --- Every connection of the test, wherever the code under test opens it ------------------
@@ -293,22 +297,67 @@ def sql() -> StatementLog:
     return StatementLog()
 
 
+class RunEngine:
+    """The one engine every test of this run gets, each test on an empty database.
+
+    One engine for the run, not one per test: SQLAlchemy caches compiled SQL
+    per engine, and compiling the same statements again for every test took
+    a third of a check's time. Between tests its pool is emptied, so no
+    connection outlives the test (or the event loop) that opened it.
+
+    SQLite: the engine's URL names one file for the run; each test starts
+    without it, and the file is deleted when the test ends. The URL is a real
+    path because the code under test may build on it (``engine.url``).
+    PostgreSQL: each test's connections land in its own schema (``_route``).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.engine: AsyncEngine | None = None
+        self.path: Path | None = None
+        self.files = 0
+
+    def get(self) -> AsyncEngine:
+        if self.engine is None:
+            if POSTGRES is not None:
+                self.engine = create_async_engine(POSTGRES)
+            else:
+                self.files += 1
+                self.path = self.folder / f"kata-{self.files}.db"
+                self.engine = create_async_engine(f"sqlite+aiosqlite:///{self.path.as_posix()}")
+                event.listen(self.engine.sync_engine, "connect", _no_fsync)
+        return self.engine
+
+    def clear(self) -> None:
+        """Delete this test's SQLite file; where a connection still holds it open (Windows), use a new one."""
+        if self.path is None:
+            return
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            except OSError:
+                self.engine = None  # the next test gets an engine on a new file
+
+
+@pytest.fixture(scope="session")
+def _run_engine(tmp_path_factory) -> RunEngine:
+    return RunEngine(tmp_path_factory.mktemp("databases"))
+
+
 @pytest_asyncio.fixture
-async def engine(tmp_path: Path, sql: StatementLog) -> AsyncEngine:
+async def engine(_run_engine: RunEngine, sql: StatementLog) -> AsyncEngine:
     """An engine on an empty database of this test's own.
 
-    SQLite: a new file. PostgreSQL: a new schema, first on the search_path of
-    every connection the test opens, dropped with everything in it (tables,
-    enum types) afterwards. The kata's code may commit, close and reopen
-    sessions at will: nothing wraps it in a transaction that would hide what
-    it did. A connection it leaves open fails the check, by name, and never
-    hangs the teardown.
+    SQLite: a file no earlier test touched. PostgreSQL: a new schema, first
+    on the search_path of every connection the test opens, dropped with
+    everything in it (tables, enum types) afterwards. The kata's code may
+    commit, close and reopen sessions at will: nothing wraps it in a
+    transaction that would hide what it did. A connection it leaves open
+    fails the check, by name, and never hangs the teardown.
     """
     global _schema, _engines
     admin, schema = None, None
-    if POSTGRES is None:
-        engine = create_async_engine(sqlite_url(tmp_path))
-    else:
+    if POSTGRES is not None:
         schema = f"kata_{uuid.uuid4().hex[:16]}"
         admin = await _admin.connect()
         try:
@@ -320,16 +369,18 @@ async def engine(tmp_path: Path, sql: StatementLog) -> AsyncEngine:
             await admin.close()
             raise
         _schema = schema
-        engine = create_async_engine(POSTGRES)
+    engine = _run_engine.get()
     _engines = weakref.WeakSet([engine.sync_engine])
     event.listen(engine.sync_engine, "before_cursor_execute", sql)
     try:
         yield engine
     finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", sql)
         try:
             leaked = await _close_engines()
         finally:
             _engines, _schema = None, None
+            _run_engine.clear()
             if admin is not None:
                 try:
                     await _drop_schema(admin, schema)
@@ -337,3 +388,38 @@ async def engine(tmp_path: Path, sql: StatementLog) -> AsyncEngine:
                     await admin.close()  # and with it the advisory lock
         if leaked:
             raise LeakedConnection(leak_message(leaked, POSTGRES is not None))
+
+
+@pytest.fixture(scope="session")
+def _schema_templates(tmp_path_factory) -> dict:
+    return {"dir": tmp_path_factory.mktemp("schemas"), "files": {}}
+
+
+@pytest.fixture
+def create_schema(engine: AsyncEngine, _schema_templates: dict):
+    """``await create_schema(Base.metadata)``: the kata's tables in this test's empty database.
+
+    SQLite: a copy of a database file built once per run from the same
+    metadata. Compiling and running the DDL took a fifth of a check's time,
+    again for every test; copying the file costs one write. PostgreSQL:
+    ``create_all`` in the test's own schema, enum types included.
+    """
+
+    async def create(metadata: MetaData) -> None:
+        path = Path(engine.url.database or "") if engine.dialect.name == "sqlite" else None
+        if path is None or path.exists():  # PostgreSQL, or a database something already opened
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all, checkfirst=False)
+            return
+        files = _schema_templates["files"]
+        if id(metadata) not in files:
+            template = _schema_templates["dir"] / f"schema-{len(files)}.db"
+            sync_engine = create_engine(f"sqlite:///{template.as_posix()}", poolclass=NullPool)
+            try:
+                metadata.create_all(sync_engine, checkfirst=False)
+            finally:
+                sync_engine.dispose()
+            files[id(metadata)] = (metadata, template)  # the metadata kept alive: its id stays its own
+        shutil.copyfile(files[id(metadata)][1], path)
+
+    return create

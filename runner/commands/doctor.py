@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from runner import doctor
-
 NAME = "doctor"
 HELP = "check Python, the environment, the database, the terminal and file events; name what to fix"
 
@@ -13,6 +11,8 @@ def configure(parser) -> None:
 
 
 def run(args, ws, style) -> int:
+    from runner import doctor  # imported here: asyncio and importlib.metadata would slow every command
+
     findings = doctor.run_all(ws)
     print(doctor.render(findings, style))
     return 1 if any(f.status == doctor.FAIL for f in findings) else 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.models import (
@@ -74,19 +74,8 @@ def stage_name(n: int) -> str:
 
 
 @pytest_asyncio.fixture
-async def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    if engine.dialect.name == "sqlite":
-        # Each test's database file is thrown away: skip the fsyncs, most of
-        # the time a test would spend creating the schema and seeding.
-        @event.listens_for(engine.sync_engine, "connect")
-        def no_fsync(dbapi_connection, connection_record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous = OFF")
-            cursor.execute("PRAGMA journal_mode = MEMORY")
-            cursor.close()
-
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all, checkfirst=False)  # the database is empty
+async def session_factory(engine: AsyncEngine, create_schema) -> async_sessionmaker[AsyncSession]:
+    await create_schema(Base.metadata)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -83,18 +83,8 @@ class Api:
 
 
 @pytest_asyncio.fixture
-async def api(engine: AsyncEngine) -> AsyncIterator[Api]:
-    if engine.dialect.name == "sqlite":
-        # Each test's database file is thrown away: skip the fsyncs.
-        @event.listens_for(engine.sync_engine, "connect")
-        def no_fsync(dbapi_connection, connection_record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous = OFF")
-            cursor.execute("PRAGMA journal_mode = MEMORY")
-            cursor.close()
-
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all, checkfirst=False)
+async def api(engine: AsyncEngine, create_schema) -> AsyncIterator[Api]:
+    await create_schema(Base.metadata)
     # Seeded in a session of its own, committed: the app's sessions start empty.
     async with async_sessionmaker(engine, expire_on_commit=False)() as s:
         failed = Job(

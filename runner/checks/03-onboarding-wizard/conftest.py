@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.models import Base, OnboardingStatus, Organization, OrganizationType, Role
@@ -25,18 +25,8 @@ STEPS = ("organization", "identity", "roles", "members")
 
 
 @pytest_asyncio.fixture
-async def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    if engine.dialect.name == "sqlite":
-        # Each test's database file is thrown away: skip the fsyncs.
-        @event.listens_for(engine.sync_engine, "connect")
-        def no_fsync(dbapi_connection, connection_record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous = OFF")
-            cursor.execute("PRAGMA journal_mode = MEMORY")
-            cursor.close()
-
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all, checkfirst=False)
+async def session_factory(engine: AsyncEngine, create_schema) -> async_sessionmaker[AsyncSession]:
+    await create_schema(Base.metadata)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.main import create_app
@@ -46,18 +46,8 @@ class SeededOrganisation:
 
 
 @pytest_asyncio.fixture
-async def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    if engine.dialect.name == "sqlite":
-        # Each test's database file is thrown away: skip the fsyncs.
-        @event.listens_for(engine.sync_engine, "connect")
-        def no_fsync(dbapi_connection, connection_record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous = OFF")
-            cursor.execute("PRAGMA journal_mode = MEMORY")
-            cursor.close()
-
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all, checkfirst=False)  # the database is new
+async def session_factory(engine: AsyncEngine, create_schema) -> async_sessionmaker[AsyncSession]:
+    await create_schema(Base.metadata)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

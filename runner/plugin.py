@@ -67,6 +67,18 @@ def pytest_configure(config) -> None:
     gc.freeze()
 
 
+def _brief_failure(excinfo) -> str:
+    return excinfo.exconly()
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    # With --tb=no nobody reads pytest's formatted traceback (the report carries
+    # the explanation): skip building it, a few milliseconds per failing check.
+    if config.getoption("tbstyle", "auto") == "no":
+        for item in items:
+            item.repr_failure = _brief_failure
+
+
 def pytest_collection_finish(session) -> None:
     # Everything imported so far (SQLAlchemy, pytest, the learner's models) lives
     # until the process ends: frozen, the garbage collector stops walking it on

@@ -100,6 +100,16 @@ class Spare:
             env=env,
             **_popen_options(),
         )
+        # A thread blocked in wait() learns of the exit at once; Popen.wait(timeout)
+        # polls with sleeps of up to 50 ms, which the learner would wait for.
+        self._exited = threading.Event()
+        threading.Thread(target=self._reap, daemon=True, name="spare-reaper").start()
+
+    def _reap(self) -> None:
+        try:
+            self.proc.wait()
+        finally:
+            self._exited.set()
 
     @property
     def ready(self) -> bool:
@@ -113,10 +123,9 @@ class Spare:
             pass  # it died while warming up: its output says why, and the verdict shows it
 
     def wait(self, seconds: float) -> int | None:
-        try:
-            return self.proc.wait(timeout=max(0.0, seconds))
-        except subprocess.TimeoutExpired:
-            return None
+        if self._exited.wait(max(0.0, seconds)):
+            return self.proc.returncode
+        return None
 
     def read_report(self) -> dict | None:
         try:
@@ -346,6 +355,10 @@ def serve() -> None:
             pass
     import pytest
 
+    # pytest's own plugins too: pytest.main imports them before anything else.
+    for name in getattr(importlib.import_module("_pytest.config"), "default_plugins", ()):
+        with contextlib.suppress(Exception):
+            importlib.import_module(f"_pytest.{name}")
     # Run after every other plugin: see the final order, leave after runner.plugin wrote its report.
     _Share.pytest_collection_modifyitems = pytest.hookimpl(trylast=True)(_Share.pytest_collection_modifyitems)
     _Share.pytest_sessionfinish = pytest.hookimpl(trylast=True)(_Share.pytest_sessionfinish)

@@ -9,12 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 from pathlib import Path
 
@@ -152,50 +150,25 @@ def tests(session: nox.Session, sqlalchemy: str, database: str) -> None:
         elif problem:
             session.skip(problem)
         env["KATAS_DATABASE_URL"] = url
-    session.install(*_requirements(sqlalchemy), "-r", str(REQUIREMENTS / "nox.txt"))
+    session.install(
+        *_requirements(sqlalchemy), "-r", str(REQUIREMENTS / "nox.txt"), "-r", str(REQUIREMENTS / "tests.txt")
+    )
     _pytest(session, env)
 
 
 def _pytest(session: nox.Session, env: dict[str, str | None]) -> None:
-    """The suite, in one pytest per core (at most 4), or as `-- ARGS` select it.
+    """The suite, spread over the cores (pytest-xdist), or as `-- ARGS` select it.
 
     Its time is mostly checks, each a child Python process busy importing: on
-    CI's 2 cores, two shards (tests/shard.py) took the four sessions from 17
-    minutes to 11. The first shard prints as it goes, the others when they are
-    done; the session fails if any shard does.
+    CI's 2 cores, two workers take a session from about 150 s to 75.
     """
     # tests/fixtures holds katas for the tests to copy, not tests to collect.
     command = ["python", "-m", "pytest", "--ignore=tests/fixtures"]
-    shards = min(os.cpu_count() or 1, 4)
-    if session.posargs or shards < 2:
+    workers = min(os.cpu_count() or 1, 4)
+    if session.posargs:
         session.run(*command, *session.posargs, env=env)
-        return
-    # Outside the repository: a learner's code under .nox/ would read as a library's to the runner.
-    tmp = Path(tempfile.mkdtemp(prefix="katas-tests-"))
-    base = {**os.environ, "PATH": os.pathsep.join([session.bin, os.environ.get("PATH", "")])}
-    base.update({key: value for key, value in env.items() if value is not None})
-    for key in (key for key, value in env.items() if value is None):
-        base.pop(key, None)
-    session.log(f"{' '.join(command)}, in {shards} shards side by side (tests/shard.py)")
-    running = []
-    for index in range(shards):
-        log = None if index == 0 else (tmp / f"shard-{index}.log").open("w+", encoding="utf-8")
-        python = str(Path(session.bin) / "python")  # this session's, found without the PATH
-        args = [python, *command[1:], "-p", "tests.shard", f"--basetemp={tmp / f'shard-{index}'}"]
-        shard_env = {**base, "KATAS_TEST_SHARD": f"{index}/{shards}"}
-        running.append((subprocess.Popen(args, env=shard_env, stdout=log, stderr=subprocess.STDOUT), log))
-    failed = []
-    for index, (proc, log) in enumerate(running):
-        if proc.wait():
-            failed.append(str(index + 1))
-        if log is not None:
-            log.seek(0)
-            print(f"\n--- shard {index + 1} of {shards} ---", flush=True)
-            print(log.read(), end="", flush=True)
-            log.close()
-    shutil.rmtree(tmp, ignore_errors=True)
-    if failed:
-        session.error(f"pytest failed in shard {', '.join(failed)} of {shards}")
+    else:
+        session.run(*command, "-n", str(workers), env=env)
 
 
 @nox.session(default=False)
@@ -262,5 +235,8 @@ def wheelhouse(session: nox.Session) -> None:
 @nox.session(default=False)
 def offline(session: nox.Session) -> None:
     """This machine's wheelhouse, then the katas and nox installed from it with no index, and kata-01 run (slow; CI)."""
-    session.install("-r", str(REQUIREMENTS / "nox.txt"), "pytest", "-c", str(REQUIREMENTS / "constraints.txt"))
+    # pytest-asyncio only because pyproject.toml's pytest settings name its options.
+    session.install(
+        "-r", str(REQUIREMENTS / "nox.txt"), "pytest", "pytest-asyncio", "-c", str(REQUIREMENTS / "constraints.txt")
+    )  # fmt: skip
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests/offline_wheelhouse.py", *session.posargs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -221,3 +223,23 @@ def test_a_quick_second_save_is_judged_as_it_is_on_disk(fixture_ws):
     service.write_text(broken)
     os.utime(service, ns=(stamp, stamp))
     assert run_cli(fixture_ws, "check", "01", env=WRITE_PYC).returncode == 1
+
+
+def test_overwriting_asks_first_and_never_guesses_without_a_terminal(monkeypatch, capsys):
+    import io
+
+    from runner.commands._common import UsageError, confirmed
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert confirmed(True, "reset", "Reset?") is True  # --yes: no question
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # piped: not a terminal
+    with pytest.raises(UsageError, match="reset overwrites your code; run it with --yes"):
+        confirmed(False, "reset", "Reset?")
+    for answer, expected in (("y", True), ("YES", True), ("", False), ("n", False)):
+        monkeypatch.setattr("sys.stdin", Terminal())
+        monkeypatch.setattr("builtins.input", lambda prompt, answer=answer: answer)
+        assert confirmed(False, "catch-up", "Apply?") is expected, answer
+    assert "Nothing changed." in capsys.readouterr().out

@@ -301,7 +301,7 @@ def test_each_kind_of_unloaded_column(recorder):
     expected = {
         after_commit: ("expired-after-commit", "title", "expire-on-commit"),
         after_update: ("expired-after-update", "updated_at", "refresh-what-the-database-generated"),
-        deferred: ("deferred", "notes", None),
+        deferred: ("deferred", "notes", "eager-load-what-you-read"),
     }
     for scenario, (cause, key, rule) in expected.items():
         recorder.start()

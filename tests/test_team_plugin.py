@@ -45,7 +45,7 @@ EXPECTED = {
         "refresh-what-the-database-generated",
     ),
     "test_async_bugs.py::test_blurb": (
-        "unloaded-column", "deferred", "blurb", ("bookshop/services.py", "blurb"), None
+        "unloaded-column", "deferred", "blurb", ("bookshop/services.py", "blurb"), "eager-load-what-you-read"
     ),
     "test_async_bugs.py::test_legacy_count": (
         "io-outside-greenlet", "sync-session", None, ("bookshop/services.py", "legacy_book_count"),

@@ -27,3 +27,15 @@ def load_state(ws: Workspace) -> dict:
     if warning:
         print(warning, file=sys.stderr)
     return state
+
+
+def confirmed(yes: bool, command: str, question: str) -> bool:
+    """Whether to overwrite the learner's code: --yes, or a y at the prompt; never a guess without a terminal."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"{command} overwrites your code; run it with --yes to go ahead")
+    if input(f"{question} [y/N] ").strip().lower() in ("y", "yes"):
+        return True
+    print("Nothing changed.")
+    return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from runner import execute, progress, workshop
@@ -57,13 +56,9 @@ def run(args, ws, style) -> int:
     if not plan:
         print(f"\nNothing to change. Kata {target.number}: nox -s {target.session}")
         return 0
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise _common.UsageError("catch-up overwrites your code; run it with --yes to go ahead")
-        answer = input(f"\nApply the reference fix to {len(plan)} kata(s)? Your versions are backed up. [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing changed.")
-            return 0
+    question = f"\nApply the reference fix to {len(plan)} kata(s)? Your versions are backed up."
+    if not _common.confirmed(args.yes, "catch-up", question):
+        return 0
     print()
     for kata, changed in plan:
         kata_dir = ws.katas_dir / kata.id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -69,13 +68,9 @@ def run(args, ws, style) -> int:
     if not differing:
         print(f"Kata {kata.number} is already at its starting code. Nothing to do.")
         return 0
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise _common.UsageError("reset overwrites your code; run it with --yes to go ahead")
-        answer = input(f"Reset {ws.display(kata_dir)} to its starting code ({len(differing)} file(s) differ)? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing changed.")
-            return 0
+    question = f"Reset {ws.display(kata_dir)} to its starting code ({len(differing)} file(s) differ)?"
+    if not _common.confirmed(args.yes, "reset", question):
+        return 0
     saved = backup(ws, kata_dir, kata.id)
     for rel in differing:
         target = kata_dir / rel

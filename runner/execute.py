@@ -7,15 +7,17 @@ disk now.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
-from runner import results
+from runner import results, share, watcher
 from runner.catalogue import Kata
 from runner.commands._common import UsageError
 from runner.workspace import Workspace
@@ -95,38 +97,96 @@ def run_checks(
     if problems:
         return results.CheckResult(status=results.SYNTAX, problems=tuple(problems))
     limit = timeout or kata.timeout
+    shares = 1 if verbose else check_shares()
     with tempfile.TemporaryDirectory(prefix="katas-") as tmp:
-        report_path = Path(tmp) / "report.json"
         problem_path = Path(tmp) / "database-problem.txt"
-        child_env = {
+        order_path = Path(tmp) / "order.json"
+        base_env = {
             **os.environ,
             **(env or {}),
             "KATA_DIR": str(kata_dir),
-            "KATAS_REPORT": str(report_path),
             "KATAS_DATABASE_PROBLEM": str(problem_path),
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             # The child imports runner.plugin from this very runner, wherever the katas are.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(RUNNER_HOME), os.environ.get("PYTHONPATH")])),
         }
-        try:
-            proc = subprocess.run(
-                pytest_command(ws, kata, verbose),
-                cwd=tmp,  # keep stray files (a learner's default sqlite file) out of the repo
-                env=child_env,
-                stdin=subprocess.DEVNULL,
-                stdout=None if verbose else subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                timeout=limit,
-            )
-        except subprocess.TimeoutExpired:
+        command = pytest_command(ws, kata, verbose)
+        children = []
+        for index in range(shares):
+            # Each its own folder: a learner's stray sqlite file (./app.db) is not shared.
+            folder = Path(tmp) / f"share-{index}"
+            folder.mkdir()
+            child_env = {**base_env, "KATAS_REPORT": str(folder / "report.json")}
+            if shares > 1:
+                child_env.update({share.SHARE_VARIABLE: f"{index}/{shares}", share.ORDER_VARIABLE: str(order_path)})
+            children.append(([*command, "-p", "runner.share"] if shares > 1 else command, child_env, folder))
+        outcomes = _run_children(children, limit, verbose)
+        reports = [_read(folder / "report.json") for _, _, folder in children]
+        if outcomes is None:
             _raise_database_problem(problem_path)
-            running = (_read(report_path) or {}).get("running")
+            running = next((r.get("running") for r in reports if r and r.get("running")), None)
             return results.CheckResult(status=results.TIMEOUT, detail=f"{limit:g}", running=running)
         _raise_database_problem(problem_path)
-        return results.from_report(_read(report_path), proc.returncode, proc.stdout or "")
+        if shares == 1:
+            (code, output), report = outcomes[0], reports[0]
+        else:
+            order = _read(order_path) or []
+            parts = [(r, code, out) for r, (code, out) in zip(reports, outcomes, strict=True)]
+            report, code, output = watcher.merge_reports(parts, order)
+        return results.from_report(report, code, output)
+
+
+def check_shares() -> int:
+    """How many pytest processes share a check: one per core, at most two (KATAS_CHECK_PROCESSES overrides).
+
+    A check's scenarios take about as long as starting Python and importing
+    SQLAlchemy and pytest: on two cores, two processes that each run every
+    other scenario give the verdict sooner than one that runs them all.
+    """
+    raw = os.environ.get("KATAS_CHECK_PROCESSES", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _run_children(children: list[tuple[list[str], dict, Path]], limit: float, verbose: bool):
+    """Run the pytest processes side by side: [(exit code, output)], or None when one overran the limit."""
+    procs = [
+        subprocess.Popen(
+            command,
+            cwd=folder,  # keep stray files (a learner's default sqlite file) out of the repo
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=None if verbose else subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        for command, child_env, folder in children
+    ]
+    outcomes: list[tuple[int, str] | None] = [None] * len(procs)
+
+    def collect(index: int) -> None:
+        # communicate() returns the moment the output closes: no polling delay at the end.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            output, _ = procs[index].communicate(timeout=limit)
+            outcomes[index] = (procs[index].returncode, output or "")
+
+    threads = [threading.Thread(target=collect, args=(i,), daemon=True) for i in range(1, len(procs))]
+    for thread in threads:
+        thread.start()
+    collect(0)
+    for thread in threads:
+        thread.join()
+    if all(outcome is not None for outcome in outcomes):
+        return outcomes
+    for proc in procs:  # a check that hangs: stop every share, as subprocess.run would
+        proc.kill()
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.communicate()
+    return None
 
 
 def _raise_database_problem(path: Path) -> None:

@@ -7,7 +7,7 @@ drives these with real events, and the tests drive them with made-up ones.
   a save that arrives while a check runs is one more check after it, so the
   verdict on screen is never older than the code on disk.
 * ``changed_paths`` compares two polls of a folder.
-* ``merge_reports`` joins the reports of the warm workers that shared a check.
+* ``merge_reports`` joins the reports of the processes that shared a check.
 * ``preload_modules`` names what a warm worker may import ahead of a check:
   everything the checks and the kata import, except the learner's own code.
 * ``render_screen`` draws the one screen watch mode shows.
@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from implicit_io import review as io_review
 from runner import results
 from runner.catalogue import Kata
 from runner.render import Style, render_check
@@ -117,11 +118,6 @@ def changed_paths(before: Snapshot, after: Snapshot) -> set[PurePath]:
 # --- Sharing one check between warm workers --------------------------------------------
 
 
-def shard_items(count: int, index: int, shards: int) -> list[int]:
-    """The positions of the collected checks that worker ``index`` of ``shards`` runs: every shards-th one."""
-    return list(range(index, count, shards))
-
-
 def merge_reports(parts: Sequence[tuple[dict | None, int, str]], order: Sequence[str]) -> tuple[dict | None, int, str]:
     """Join the reports of workers that each ran a share of one check, as if one process ran them all.
 
@@ -143,6 +139,12 @@ def merge_reports(parts: Sequence[tuple[dict | None, int, str]], order: Sequence
         errors += [e for e in report.get("collection_errors", ()) if e not in errors]
     codes = [code for _, code, _ in parts if code != 5]  # 5: pytest found nothing to run in that share
     merged = {"tests": tests, "collection_errors": errors, "running": None, "finished": True}
+    if len(parts) == 1 and "review" in parts[0][0]:
+        merged["review"] = parts[0][0]["review"]
+    else:  # each check carries its own review: the run's is their combination, as runner.plugin makes it
+        reviews = [(t["name"], t["review"]) for t in tests if t.get("review")]
+        if reviews:
+            merged["review"] = io_review.combine(reviews)
     return merged, (max(codes) if codes else 5), output
 
 

@@ -312,29 +312,14 @@ class WarmChecker:
 # --- The spare's side: python -m runner.worker ---------------------------------------------
 
 
-class _Share:
-    """The pytest plugin a spare adds: run its share of the checks, then leave at once."""
-
-    def __init__(self, index: int, shards: int, order_file: str):
-        self.index, self.shards, self.order_file = index, shards, order_file
-
-    def pytest_collection_modifyitems(self, session, config, items) -> None:
-        Path(self.order_file).write_text(json.dumps([item.nodeid for item in items]), encoding="utf-8")
-        if self.shards > 1:
-            keep = set(watcher.shard_items(len(items), self.index, self.shards))
-            dropped = [item for position, item in enumerate(items) if position not in keep]
-            items[:] = [item for position, item in enumerate(items) if position in keep]
-            if dropped:
-                config.hook.pytest_deselected(items=dropped)
-
-    def pytest_sessionfinish(self, session, exitstatus) -> None:
-        # The report is written (runner.plugin's own sessionfinish ran first):
-        # skip pytest's summary and the interpreter's teardown, and any thread
-        # the learner's code left running.
-        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(int(exitstatus))
+def _flush_and_leave(exitstatus: int) -> None:
+    # The report is written (runner.plugin's own sessionfinish ran first):
+    # skip pytest's summary and the interpreter's teardown, and any thread
+    # the learner's code left running.
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(int(exitstatus))
 
 
 def _forget_compiled(kata_dir: Path) -> None:
@@ -359,9 +344,15 @@ def serve() -> None:
     for name in getattr(importlib.import_module("_pytest.config"), "default_plugins", ()):
         with contextlib.suppress(Exception):
             importlib.import_module(f"_pytest.{name}")
-    # Run after every other plugin: see the final order, leave after runner.plugin wrote its report.
-    _Share.pytest_collection_modifyitems = pytest.hookimpl(trylast=True)(_Share.pytest_collection_modifyitems)
-    _Share.pytest_sessionfinish = pytest.hookimpl(trylast=True)(_Share.pytest_sessionfinish)
+    from runner.share import share_plugin
+
+    class Leave:
+        """Once runner.plugin wrote its report, the spare leaves at once."""
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionfinish(self, session, exitstatus) -> None:
+            _flush_and_leave(exitstatus)
+
     Path(config["ready"]).touch()
     line = sys.stdin.readline()
     if not line.strip():
@@ -375,8 +366,7 @@ def serve() -> None:
     sys.pycache_prefix = config["pycache"]
     _forget_compiled(Path(config["kata_dir"]))
     index, shards = config["shard"]
-    plugin = _Share(index, shards, config["order"])
-    code = pytest.main(job["args"], plugins=[plugin])
+    code = pytest.main(job["args"], plugins=[share_plugin(index, shards, config["order"]), Leave()])
     os._exit(int(code))
 
 

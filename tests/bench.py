@@ -42,14 +42,18 @@ def postgres_problem(command: list[str], env: dict, cwd: Path) -> str | None:
     return proc.stderr.strip().splitlines()[-1] if proc.returncode not in (0, 1) else None
 
 
-def median_seconds(command: list[str], runs: int, env: dict, cwd: Path) -> float:
-    subprocess.run(command, env=env, cwd=cwd, capture_output=True)  # warm the OS and .pyc caches
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def medians(rows: list[tuple[str, list[str], dict]], runs: int, cwd: Path) -> list[tuple[str, float]]:
+    """Each command's median wall time. Runs are interleaved (one of each, then again), so a
+    machine that speeds up or slows down during the bench moves every figure alike."""
+    for _, command, env in rows:  # warm the OS and .pyc caches
         subprocess.run(command, env=env, cwd=cwd, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in rows]
+    for _ in range(runs):
+        for index, (_, command, env) in enumerate(rows):
+            start = time.perf_counter()
+            subprocess.run(command, env=env, cwd=cwd, capture_output=True)
+            times[index].append(time.perf_counter() - start)
+    return [(label, statistics.median(t)) for (label, _, _), t in zip(rows, times, strict=True)]
 
 
 def scratch_workspace(target: Path, kata: str) -> Path:
@@ -107,7 +111,7 @@ def bench_check(args: argparse.Namespace) -> None:
         nox_python = os.environ.get("KATAS_NOX_PYTHON")
         if nox_python:
             rows.append((f"warm nox -s kata-{number}", [nox_python, "-m", "nox", "-s", f"kata-{number}"], env))
-        results = [(label, median_seconds(cmd, args.runs, run_env, REPO)) for label, cmd, run_env in rows]
+        results = medians(rows, args.runs, REPO)
     floor = results[0][1]
     print(f"median of {args.runs} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for label, seconds in results:

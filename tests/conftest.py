@@ -15,6 +15,11 @@ from runner.workspace import Workspace
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# The suite already runs one test per core (pytest-xdist): each check it starts runs in one
+# process, not split over two as a learner's is (runner/execute.py). Splitting has tests of
+# its own, which set KATAS_CHECK_PROCESSES themselves.
+os.environ.setdefault("KATAS_CHECK_PROCESSES", "1")
+
 
 @pytest.fixture
 def fixture_ws(tmp_path: Path) -> Workspace:

@@ -84,10 +84,19 @@ def test_import_error_in_learner_code_is_named(fixture_ws):
     assert "katas/01-shelf/app/service.py:1" in proc.stdout
 
 
-def test_hanging_check_stops_at_the_time_limit(fixture_ws):
-    proc = run_cli(fixture_ws, "check", "02", "--timeout", "3")
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_hanging_check_stops_at_the_time_limit(fixture_ws, processes):
+    proc = run_cli(fixture_ws, "check", "02", "--timeout", "3", env={"KATAS_CHECK_PROCESSES": processes})
     assert proc.returncode == 1
     assert "did not finish within 3 s while checking: The answer comes back" in proc.stdout
+
+
+def test_a_check_with_fewer_scenarios_than_processes(fixture_ws):
+    # Kata 01 of the fixtures has one scenario: the second process has nothing to run.
+    one = run_cli(fixture_ws, "check", "01", env={"KATAS_CHECK_PROCESSES": "1"})
+    two = run_cli(fixture_ws, "check", "01", env={"KATAS_CHECK_PROCESSES": "2"})
+    assert one.returncode == two.returncode == 1
+    assert one.stdout == two.stdout
 
 
 def test_hints_are_tiered(fixture_ws):

@@ -55,3 +55,34 @@ def test_variant_gets_its_verdict(kata, variant, tmp_path):
     if variant.get("caught_by"):
         caught = [s for s in result.scenarios if not s.passed and variant["caught_by"] in s.name]
         assert caught, f"expected a failing check naming {variant['caught_by']!r}:\n" + summary(result)
+
+
+def verdict(result) -> list[tuple]:
+    """What a learner sees of a check, in order: each scenario, its outcome, and what its failure names."""
+    return [
+        (s.name, s.passed, (s.failure or {}).get("kind"), str((s.failure or {}).get("attribute")))
+        for s in result.scenarios
+    ]
+
+
+@pytest.mark.parametrize("kata", KATAS, ids=[k.session for k in KATAS])
+def test_a_check_split_over_two_processes_reads_as_one(kata, tmp_path, monkeypatch):
+    """On two cores a check runs in two pytest processes (runner/execute.py): the verdict must not show it."""
+    folder = copy_kata(kata, tmp_path / kata.id)
+    split = {}
+    for processes in ("1", "2"):
+        monkeypatch.setenv("KATAS_CHECK_PROCESSES", processes)
+        split[processes] = check(kata, folder)
+    assert split["1"].status == split["2"].status == results.FAIL
+    assert verdict(split["1"]) == verdict(split["2"]), summary(split["2"])
+    if kata.number == "01":  # and a pass: the review of the fix is made of both halves
+        solved = copy_kata(kata, tmp_path / "solved", base="solution")
+        for processes in ("1", "2"):
+            monkeypatch.setenv("KATAS_CHECK_PROCESSES", processes)
+            split[processes] = check(kata, solved)
+        assert split["1"].passed and split["2"].passed
+        one, two = split["1"].review, split["2"].review
+        assert [c["name"] for c in one["checks"]] == [c["name"] for c in two["checks"]]
+        assert [(o["function"], o["grows"]) for o in one["operations"]] == [
+            (o["function"], o["grows"]) for o in two["operations"]
+        ]

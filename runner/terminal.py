@@ -346,7 +346,7 @@ class EventSource(FileSource):
             for changes in watchfiles.watch(
                 *paths,
                 watch_filter=None,
-                step=20,  # ms of quiet that ends a burst of events
+                step=10,  # ms of quiet that ends a burst of events (an editor's write and rename take less)
                 debounce=400,  # ms at most before a burst is reported anyway
                 stop_event=self._stop,
                 force_polling=False,  # polling is ours to choose (--poll, or the probe's verdict)

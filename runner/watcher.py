@@ -27,7 +27,7 @@ from runner.catalogue import Kata
 from runner.render import Style, render_check
 
 # Saves closer together than this are one save (an editor writes, renames, touches).
-# File events come grouped already (watchfiles waits for 20 ms of quiet): this is for polling.
+# File events come grouped already (watchfiles waits for 10 ms of quiet): this is for polling.
 SETTLE = 0.01
 # ... but a stream of saves that never pauses still gets checked this often.
 MAX_SETTLE = 0.3

@@ -532,3 +532,23 @@ def test_runner_lists_watch(fixture_ws):
     proc = run_cli(fixture_ws, "watch", "--help")
     assert proc.returncode == 0 and "--poll" in proc.stdout
     assert Path(REPO / "runner" / "commands" / "watch.py").is_file()
+
+
+def test_a_spare_sets_pytest_up_before_the_save(fixture_ws):
+    """A spare registers pytest's plugins and the -p ones ahead (runner/worker.py's _prepare), in a
+    process of its own; if a pytest upgrade broke that, checks would silently fall back to pytest.main()."""
+    code = (
+        "from runner import worker, execute\n"
+        "from runner.catalogue import load_catalogue, resolve\n"
+        "from runner.share import share_plugin\n"
+        "from runner.workspace import Workspace\n"
+        "ws = Workspace.locate(); kata = resolve(load_catalogue(ws), '01')\n"
+        "command = execute.pytest_command(ws, kata, False)\n"
+        "prepared = worker._prepare(command[command.index('pytest') + 1:], [share_plugin(0, 1, None)])\n"
+        "names = prepared.pluginmanager._name2plugin\n"
+        "print('runner.plugin' in names, 'pytest_asyncio.plugin' in names, 'app' in __import__('sys').modules)\n"
+    )
+    env = {**os.environ, "KATAS_HOME": str(fixture_ws.root), "PYTHONPATH": str(REPO), "KATA_DIR": "/nonexistent"}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["True", "True", "False"], proc.stdout + proc.stderr  # and no learner code read

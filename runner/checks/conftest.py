@@ -302,7 +302,8 @@ class RunEngine:
 
     One engine for the run, not one per test: SQLAlchemy caches compiled SQL
     per engine, and compiling the same statements again for every test took
-    a third of a check's time. Between tests its pool is emptied, so no
+    a quarter of kata 01's checks' time (docs/databases.md has the figures).
+    Between tests its pool is emptied, so no
     connection outlives the test (or the event loop) that opened it.
 
     SQLite: the engine's URL names one file for the run; each test starts
@@ -400,8 +401,8 @@ def create_schema(engine: AsyncEngine, _schema_templates: dict):
     """``await create_schema(Base.metadata)``: the kata's tables in this test's empty database.
 
     SQLite: a copy of a database file built once per run from the same
-    metadata. Compiling and running the DDL took a fifth of a check's time,
-    again for every test; copying the file costs one write. PostgreSQL:
+    metadata. Compiling and running the DDL again for every test took an
+    eighth of kata 01's checks' time; copying the file costs one write. PostgreSQL:
     ``create_all`` in the test's own schema, enum types included.
     """
 

@@ -101,22 +101,14 @@ def run_checks(
     with tempfile.TemporaryDirectory(prefix="katas-") as tmp:
         problem_path = Path(tmp) / "database-problem.txt"
         order_path = Path(tmp) / "order.json"
-        base_env = {
-            **os.environ,
-            **(env or {}),
-            "KATA_DIR": str(kata_dir),
-            "KATAS_DATABASE_PROBLEM": str(problem_path),
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-            # The child imports runner.plugin from this very runner, wherever the katas are.
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(RUNNER_HOME), os.environ.get("PYTHONPATH")])),
-        }
+        base_env = {**os.environ, **(env or {})}
         command = pytest_command(ws, kata, verbose)
         children = []
         for index in range(shares):
             # Each its own folder: a learner's stray sqlite file (./app.db) is not shared.
             folder = Path(tmp) / f"share-{index}"
             folder.mkdir()
-            child_env = {**base_env, "KATAS_REPORT": str(folder / "report.json")}
+            child_env = checks_env(base_env, kata_dir, folder / "report.json", problem_path)
             if shares > 1:
                 child_env.update({share.SHARE_VARIABLE: f"{index}/{shares}", share.ORDER_VARIABLE: str(order_path)})
             children.append(([*command, "-p", "runner.share"] if shares > 1 else command, child_env, folder))
@@ -127,13 +119,22 @@ def run_checks(
             running = next((r.get("running") for r in reports if r and r.get("running")), None)
             return results.CheckResult(status=results.TIMEOUT, detail=f"{limit:g}", running=running)
         _raise_database_problem(problem_path)
-        if shares == 1:
-            (code, output), report = outcomes[0], reports[0]
-        else:
-            order = _read(order_path) or []
-            parts = [(r, code, out) for r, (code, out) in zip(reports, outcomes, strict=True)]
-            report, code, output = watcher.merge_reports(parts, order)
+        parts = [(r, code, out) for r, (code, out) in zip(reports, outcomes, strict=True)]
+        report, code, output = watcher.merge_reports(parts, _read(order_path) or [])
         return results.from_report(report, code, output)
+
+
+def checks_env(base: dict[str, str], kata_dir: Path, report: Path, problem: Path) -> dict[str, str]:
+    """The environment of a pytest process that runs a kata's hidden checks (a check's, or a warm spare's)."""
+    return {
+        **base,
+        "KATA_DIR": str(kata_dir),
+        "KATAS_REPORT": str(report),
+        "KATAS_DATABASE_PROBLEM": str(problem),
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        # The child imports runner.plugin from this very runner, wherever the katas are.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(RUNNER_HOME), base.get("PYTHONPATH")])),
+    }
 
 
 def check_shares() -> int:

@@ -119,9 +119,10 @@ def changed_paths(before: Snapshot, after: Snapshot) -> set[PurePath]:
 
 
 def merge_reports(parts: Sequence[tuple[dict | None, int, str]], order: Sequence[str]) -> tuple[dict | None, int, str]:
-    """Join the reports of workers that each ran a share of one check, as if one process ran them all.
+    """Join the reports of the processes that each ran a share of one check, as if one ran them all.
 
-    ``parts`` holds (report, exit code, output) per worker; ``order`` is the
+    ``parts`` holds (report, exit code, output) per process (one: its report,
+    as it is); ``order`` is the
     checks' ids in the order pytest collected them. A part that did not finish
     decides the verdict alone: its report says why (an import error, a crash).
     """

@@ -45,7 +45,6 @@ from runner import execute, results, watcher
 from runner.catalogue import Kata
 from runner.workspace import Workspace
 
-RUNNER_HOME = Path(__file__).resolve().parent.parent
 CONFIG_VARIABLE = "KATAS_WORKER"
 ORPHAN_GRACE = 30.0  # seconds past the time limit after which a spare ends itself
 
@@ -92,15 +91,8 @@ class Spare:
             "shard": [index, shards],
             "args": args,  # the check's pytest arguments: the spare sets pytest up with them ahead
         }
-        env = {
-            **os.environ,
-            "KATA_DIR": str(kata_dir),
-            "KATAS_REPORT": str(self.report),
-            "KATAS_DATABASE_PROBLEM": str(self.problem),
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(RUNNER_HOME), os.environ.get("PYTHONPATH")])),
-            CONFIG_VARIABLE: json.dumps(config),
-        }
+        env = execute.checks_env(dict(os.environ), kata_dir, self.report, self.problem)
+        env[CONFIG_VARIABLE] = json.dumps(config)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "runner.worker"],
             stdin=subprocess.PIPE,

@@ -11,6 +11,12 @@
 * Every rule a kata trains (``rules = [...]`` in runner/checks/*/kata.toml)
   has a page docs/rules/<slug>.md with the six sections, whose Kata section
   names each kata that trains it; every rule page is linked from docs/index.md.
+* A rule page's first screen is the rule, the symptom and the fix, in a few
+  lines; its setup code is folded in <details> (and still runs), and the code
+  its Fix names is code the page runs.
+* The mechanism and explainer pages draw the await chain (Mermaid), naming
+  each link of it and the read that falls outside it.
+* An incident write-up's "Option X" is quoted only where a kata's story shows it.
 
 Run one page by hand, outside pytest:
 
@@ -51,9 +57,10 @@ def runner_commands() -> set[str]:
 RULE_SECTIONS = ["Symptom", "Mechanism", "Fixes", "Trade-offs", "Catch it early", "Kata"]
 
 # Fence languages the docs may use. ``python`` runs; ``console``/``bash`` hold
-# commands (checked); ``text`` and ``toml`` are shown as they are. An untagged
-# fence is an error: it would be neither run nor checked.
-FENCE_LANGUAGES = {"python", "console", "bash", "text", "toml"}
+# commands (checked); ``mermaid`` is a diagram GitHub draws (checked below);
+# ``text`` and ``toml`` are shown as they are. An untagged fence is an error:
+# it would be neither run nor checked.
+FENCE_LANGUAGES = {"python", "console", "bash", "mermaid", "text", "toml"}
 
 PAGE_TIMEOUT = 120  # seconds, per page
 
@@ -277,6 +284,115 @@ def test_rule_page_is_linked_from_the_index(page: Path) -> None:
     assert page.relative_to(DOCS).as_posix() in targets, (
         f"docs/index.md does not link to {page.relative_to(DOCS).as_posix()}"
     )
+
+
+# --- A newcomer's first screen ------------------------------------------------------
+
+FIRST_SCREEN_WORDS = 200  # the rule, the symptom and the fix: about one screen of prose
+FIRST_SCREEN_MARKERS = ["**Rule:**", "**Symptom:**", "**Fix:**"]
+DETAILS_RE = re.compile(r"<details>\s*<summary>(?P<summary>.*?)</summary>(?P<body>.*?)</details>", re.S)
+
+
+def first_screen(text: str) -> str:
+    """What a reader sees before scrolling: the page up to its first ``## ``, each <details> folded to its summary."""
+    head = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
+    return DETAILS_RE.sub(lambda match: match["summary"], head)
+
+
+def squeezed(code: str) -> str:
+    return re.sub(r"\s+", "", code)
+
+
+@pytest.mark.parametrize("page", sorted(RULES.glob("*.md")), ids=page_id)
+def test_rule_page_opens_with_the_rule_the_symptom_and_the_fix(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    screen = first_screen(text)
+    found = [screen.find(marker) for marker in FIRST_SCREEN_MARKERS]
+    assert -1 not in found and found == sorted(found), (
+        f"{page_id(page)}: before its first section the page says {' then '.join(FIRST_SCREEN_MARKERS)}"
+    )
+    assert not fenced_blocks(screen), f"{page_id(page)}: code before the first section belongs in a <details>"
+    words = len(screen.split())
+    assert words <= FIRST_SCREEN_WORDS, (
+        f"{page_id(page)}: the first screen has {words} words (at most {FIRST_SCREEN_WORDS})"
+    )
+    head = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
+    folded = [match["body"] for match in DETAILS_RE.finditer(head)]
+    assert any(b.language == "python" for body in folded for b in fenced_blocks(body)), (
+        f"{page_id(page)}: the setup code goes in a <details> before the first section"
+    )
+    # The Fix shows code the page runs: every call it names appears in a python block.
+    fix = screen[screen.index("**Fix:**") :]
+    ran = squeezed("".join(b.code for b in fenced_blocks(text) if b.language == "python"))
+    # (A bare name such as `get()` names a function; `...` marks an elision.)
+    calls = [s for s in INLINE_CODE_RE.findall(fix) if "(" in s and "..." not in s and not s.endswith("()")]
+    assert calls, f"{page_id(page)}: the Fix names no code"
+    for span in calls:
+        assert squeezed(span) in ran, f"{page_id(page)}: the Fix's `{span}` is not in any python block the page runs"
+
+
+# --- The await chain, drawn --------------------------------------------------------
+
+# Each link of the chain, in order, and the read that falls outside it.
+AWAIT_CHAIN = ["your coroutine", "greenlet_spawn()", "ORM code", "await_()", "driver"]
+MERMAID_STATEMENT_RE = re.compile(
+    r"""^\s*(?:
+        sequenceDiagram|flowchart\s+(?:LR|TD|TB|RL|BT)
+        |participant\s+\w+\s+as\s+.+
+        |Note\s+(?:over|left\s+of|right\s+of)\s+\w+(?:,\w+)?:\s*.+
+        |\w+\s*(?:->>|-->>|-x|--x|->|-->)\s*\w+:\s*.+
+        |\w+(?:\["[^"]+"\])?(?:\s*(?:--\s*"[^"]+"\s*-->|-->|-\.\s*"[^"]+"\s*\.->|-\.->)\s*\w+(?:\["[^"]+"\])?)+
+    )\s*$""",
+    re.X,
+)
+
+
+def mermaid_blocks(page: Path) -> list[Block]:
+    return [b for b in fenced_blocks(page.read_text(encoding="utf-8")) if b.language == "mermaid"]
+
+
+@pytest.mark.parametrize("page", [DOCS / "mechanism.md", DOCS / "explainer.md"], ids=page_id)
+def test_the_await_chain_is_drawn(page: Path) -> None:
+    diagrams = mermaid_blocks(page)
+    assert diagrams, f"{page_id(page)}: no ```mermaid diagram of the await chain"
+    diagram = diagrams[0].code
+    positions = [diagram.find(link) for link in AWAIT_CHAIN]
+    assert -1 not in positions and positions == sorted(positions), (
+        f"{page_id(page)}: the diagram names the chain in order: {' -> '.join(AWAIT_CHAIN)}"
+    )
+    outside = diagram[positions[-1] :]
+    assert "MissingGreenlet" in outside and re.search(r"\w+\.\w+.*not loaded", outside), (
+        f"{page_id(page)}: the diagram shows an attribute read falling outside the chain, with MissingGreenlet"
+    )
+
+
+@pytest.mark.parametrize("page", [p for p in pages() if mermaid_blocks(p)], ids=page_id)
+def test_mermaid_diagrams_use_known_statements(page: Path) -> None:
+    """Only the statement forms these diagrams use, each checked with Mermaid's own parser when written.
+
+    A line Mermaid cannot parse makes GitHub show an error box instead of the diagram.
+    """
+    for block in mermaid_blocks(page):
+        for offset, line in enumerate(block.code.splitlines()):
+            assert not line.strip() or MERMAID_STATEMENT_RE.match(line), (
+                f"{page_id(page)}:{block.line + offset}: not a Mermaid statement the diagrams use: {line.strip()}"
+            )
+
+
+# --- What the write-ups said -----------------------------------------------------
+
+OPTION_RE = re.compile(r"\bOption [A-Z0-9]\b")
+
+
+def test_a_write_ups_option_is_quoted_only_where_a_story_shows_it() -> None:
+    shown = {m for readme in KATAS.glob("*/README.md") for m in OPTION_RE.findall(readme.read_text(encoding="utf-8"))}
+    for path in [*pages(), *sorted((ROOT / "solutions").glob("*/SOLUTION.md"))]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for label in set(OPTION_RE.findall(line)) - shown:
+                raise AssertionError(
+                    f"{page_id(path)}:{number}: {label!r} names a write-up's option no kata story shows: "
+                    "quote what it says instead"
+                )
 
 
 if __name__ == "__main__":

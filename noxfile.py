@@ -7,6 +7,7 @@ Learners: `nox` checks the kata you are on; `nox -s kata-01` checks kata 01;
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import signal
@@ -27,6 +28,8 @@ KATA_ENV = ROOT / ".nox" / "katas"
 
 nox.options.sessions = ["next"]
 nox.options.reuse_venv = "yes"
+# nox looks for uv at every run and logs its absence; the katas install with pip, so that line is noise.
+logging.getLogger("nox").addFilter(lambda record: record.getMessage() != "uv binary not found.")
 
 
 def _requirements(line: str) -> list[str]:
@@ -49,25 +52,45 @@ def _kata_python(session: nox.Session) -> str:
     scripts = KATA_ENV / ("Scripts" if os.name == "nt" else "bin")
     python = str(scripts / ("python.exe" if os.name == "nt" else "python"))
     args = _requirements(DEFAULT_LINE)
-    digest = hashlib.sha256(sys.version.encode())
-    for path in sorted(REQUIREMENTS.glob("*.txt")):
-        digest.update(path.read_bytes())
-    digest.update(DEFAULT_LINE.encode())
     stamp = KATA_ENV / "installed.sha256"
     if not Path(python).exists():
         session.log(f"Creating the katas' environment in {KATA_ENV.relative_to(ROOT)} (once)")
         session.run(sys.executable, "-m", "venv", str(KATA_ENV), external=True, silent=True)
-    if not stamp.exists() or stamp.read_text() != digest.hexdigest():
+    if not stamp.exists() or stamp.read_text() != pins_digest():
         session.log(f"Installing the pinned packages (SQLAlchemy {DEFAULT_LINE})")
         session.run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args, external=True)
-        stamp.write_text(digest.hexdigest())
+        stamp.write_text(pins_digest())
     return python
 
 
-def _runner(session: nox.Session, *args: str) -> None:
+def pins_digest() -> str:
+    """What the katas' environment was installed from: this Python, the pins, the SQLAlchemy line."""
+    digest = hashlib.sha256(sys.version.encode())
+    for path in sorted(REQUIREMENTS.glob("*.txt")):
+        digest.update(path.read_bytes())
+    digest.update(DEFAULT_LINE.encode())
+    return digest.hexdigest()
+
+
+def _call_runner(python: str, *args: str, kata: str = "") -> int:
+    """The runner, its exit code; Ctrl-C is the runner's to answer (it stops its checks and cleans up).
+
+    Left to nox, Ctrl-C would kill the runner outright, leaving its checks and
+    temporary folders behind. ``kata``: the session's kata, for a command the
+    learner names without one (`nox -s kata-01 -- hint`).
+    """
+    env = {**os.environ, "KATAS_SESSION_KATA": kata} if kata else None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.call([python, "-m", "runner", *args], cwd=ROOT, env=env)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _runner(session: nox.Session, *args: str, kata: str = "") -> None:
     """Run the kata runner in the katas' environment; its own exit code decides the session."""
     python = _kata_python(session)
-    code = subprocess.call([python, "-m", "runner", *args], cwd=ROOT)
+    code = _call_runner(python, *args, kata=kata)
     if code == 1:
         session.error("not passing yet")
     elif code:
@@ -76,10 +99,10 @@ def _runner(session: nox.Session, *args: str) -> None:
 
 def _kata_session(number: str, title: str):
     def kata(session: nox.Session) -> None:
-        # `nox -s kata-01 -- hint` runs `hint 01`; bare options go to check.
+        # `nox -s kata-01 -- hint` runs `hint 01`, `-- list` runs `list`; bare options go to check.
         posargs = list(session.posargs)
         command = posargs.pop(0) if posargs and not posargs[0].startswith("-") else "check"
-        _runner(session, command, number, *posargs)
+        _runner(session, command, *posargs, kata=number)
 
     kata.__doc__ = f"Kata {number}: {title}"
     return nox.session(name=f"kata-{number}", python=False, default=False)(kata)
@@ -140,7 +163,8 @@ def tests(session: nox.Session, sqlalchemy: str, database: str) -> None:
     """The repository's own test suite, on SQLite and PostgreSQL, SQLAlchemy 2.0 and 2.1."""
     if sqlalchemy == "2.1" and sys.version_info < (3, 11):
         session.skip("SQLAlchemy 2.1 needs Python 3.11 or newer")
-    env: dict[str, str | None] = {"KATAS_DATABASE_URL": None}  # None: unset, SQLite
+    # The leg: what tests the runner alone runs on one leg only (tests/conftest.py).
+    env: dict[str, str | None] = {"KATAS_DATABASE_URL": None, "KATAS_TESTS_LEG": f"{database}-{sqlalchemy}"}
     if database == "postgresql":
         url = os.environ.get("KATAS_DATABASE_URL", "").strip()
         url = url if url.startswith("postgresql") else TESTS_POSTGRES_URL
@@ -179,6 +203,12 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+@nox.session(python=False, default=False)
+def new(session: nox.Session) -> None:
+    """For authors: scaffold a kata from the templates (`nox -s new -- 06-slug "Title"`; CONTRIBUTING.md)."""
+    _runner(session, "new", *session.posargs)
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Print figures: a warm check and nox -s kata-01 beside the floor, the explainer's cost, watch mode (slow)."""
@@ -196,11 +226,7 @@ def watch(session: nox.Session) -> None:
     python = _kata_python(session)
     # Ctrl-C is how a learner leaves watch mode: the runner handles it and exits 0;
     # nox waits for it rather than reporting the session as interrupted.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        code = subprocess.call([python, "-m", "runner", "watch", *session.posargs], cwd=ROOT)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    code = _call_runner(python, "watch", *session.posargs)
     if code:
         session.error(f"the runner exited with {code}")
 

@@ -10,6 +10,7 @@ there. Whether a frame is "own code" is decided once per code object.
 from __future__ import annotations
 
 import inspect
+import itertools
 import linecache
 import os
 import sys
@@ -164,46 +165,115 @@ def _pick(found: list, scope: Scope, limit: int) -> list[dict]:
     ]
 
 
-class EntryFinder:
-    """The first frame of your app code the current call went through (its entry point), cheaply.
+# Frames a call of yours passes through without being a caller of its own: SQLAlchemy, the
+# standard library (contextlib, functools), this package. Any other code that is not your app
+# (a framework, a test) calls into your code: where it does, a call of yours starts.
+_TRANSPARENT, _FOREIGN = 0, 1
+_STDLIB = sorted(
+    {os.path.realpath(p) for k in ("stdlib", "platstdlib") if (p := sysconfig.get_paths().get(k))},
+    key=len,
+    reverse=True,
+)
 
-    Asked once per statement. The frames between the question and the first frame
-    outside SQLAlchemy change with every statement; the frames beyond it do not
-    while SQLAlchemy works for one call of yours (a flush of 500 rows is 500
-    statements under one ``await session.commit()``). So the walk stops at that
-    first outside frame, and the answer for it is kept until it moves.
+
+class EntryFinder:
+    """For the statement being sent: the call of yours it belongs to, and the frame of yours that sent it.
+
+    A call is one run of the function where your code was entered from outside it: the route a
+    framework called, the service method a test called. Walking outwards from the statement, your
+    frames form runs separated by other code; the innermost run is the call's, its outermost frame
+    the entry. Your code calling your code through SQLAlchemy (``run_sync``) or the standard library
+    (a context manager) stays one run. A decorator's wrapper is not the call: where the entry's
+    closure holds the function it calls next (``@login_required`` around a view), the entry is that
+    function, so views wrapped by one shared decorator stay different calls.
+
+    The answer is a pair of frame objects, ``(entry, sender)`` (the sender's ``f_lineno`` is the line
+    now sending), or None outside your code. Asked once per statement; the walk starts at the first
+    frame outside SQLAlchemy, and its answer holds while that same frame object sends (a flush of
+    500 rows under one ``await session.commit()``). That frame is held until another one sends, so no
+    later frame can take its id.
     """
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self._library: dict = {}
-        self._key: tuple | None = None
+        self._kinds: dict = {}
+        self._anchor = None
         self._answer: tuple | None = None
 
-    def _in_library(self, code) -> bool:
-        known = self._library.get(code)
+    def _kind(self, code) -> int:
+        known = self._kinds.get(code)
         if known is None:
-            known = self._library[code] = f"{os.sep}sqlalchemy{os.sep}" in code.co_filename
+            if self.scope.classify(code) == OWN_APP:
+                known = OWN_APP
+            else:
+                known = _FOREIGN
+                path = os.path.realpath(code.co_filename) if not code.co_filename.startswith("<") else ""
+                posix = path.replace("\\", "/")
+                if not path or "/sqlalchemy/" in posix or path.startswith(_HERE + os.sep):
+                    known = _TRANSPARENT
+                elif "-packages" not in posix and any(path.startswith(s + os.sep) for s in _STDLIB):
+                    known = _TRANSPARENT
+            self._kinds[code] = known
         return known
 
+    def release(self) -> None:
+        self._anchor, self._answer = None, None
+
     def find(self, start: FrameType) -> tuple | None:
-        """(code, id of the frame, line of its ``def``) of the entry frame, or None."""
         frames = stack(start)
         anchor = None
         for frame in frames:
-            if not self._in_library(frame.f_code):
+            if "/sqlalchemy/" not in frame.f_code.co_filename.replace("\\", "/"):
                 anchor = frame
                 break
         if anchor is None:
+            self.release()
             return None
-        key = (id(anchor), anchor.f_lasti, anchor.f_code)
-        if key == self._key:
+        if anchor is self._anchor:
             return self._answer
-        outer = anchor if self.scope.classify(anchor.f_code) == OWN_APP else None
-        classify = self.scope.classify
-        for frame in frames:
-            if classify(frame.f_code) == OWN_APP:
-                outer = frame
-        self._key = key
-        self._answer = (outer.f_code, id(outer)) if outer is not None else None
+        run: list[FrameType] = []
+        kind = self._kind
+        for frame in itertools.chain((anchor,), frames):
+            verdict = kind(frame.f_code)
+            if verdict == OWN_APP:
+                run.append(frame)
+            elif verdict == _FOREIGN and run:
+                break
+        self._anchor, self._answer = anchor, _entry_and_sender(run) if run else None
         return self._answer
+
+
+def _entry_and_sender(run: list[FrameType]) -> tuple[FrameType, FrameType]:
+    """``run``: your frames of one call, innermost first."""
+    sender = next((f for f in run if f.f_code.co_name not in COMPREHENSIONS), run[0])
+    entry = len(run) - 1
+    while entry > 0:
+        calls = _closure_codes(run[entry])
+        inner = next((i for i in range(entry - 1, -1, -1) if run[i].f_code in calls), None)
+        if inner is None:
+            break
+        entry = inner
+    return run[entry], sender
+
+
+def _closure_codes(frame: FrameType) -> set:
+    """The code of the functions a frame's closure holds (a decorator's wrapper holds the one it wraps)."""
+    code = frame.f_code
+    if not code.co_freevars:
+        return set()
+    try:
+        local = frame.f_locals
+    except Exception:  # pragma: no cover - a frame that cannot show its locals
+        return set()
+    found = set()
+    for name in code.co_freevars:
+        value = local.get(name)
+        for _ in range(5):  # through functools.wraps' __wrapped__, a few levels at most
+            function = getattr(value, "__func__", value)
+            inner = getattr(function, "__code__", None)
+            if inner is not None:
+                found.add(inner)
+            value = getattr(value, "__wrapped__", None)
+            if value is None:
+                break
+    return found

@@ -6,11 +6,14 @@ Nothing to configure. Your code is what lives under pytest's rootdir (outside
 virtual environments and site-packages); your tests are its ``test_*.py``,
 ``*_test.py``, ``conftest.py`` and ``tests/`` files. For each failing test
 whose failure is a ``MissingGreenlet`` (in any of its shapes, FastAPI's
-``ResponseValidationError`` included) or a ``DetachedInstanceError``, the
-failure report gets a section, "implicit IO explained": what touched the
-database, where in your code, why, the fix, and the rule it breaks. At the
-end, "implicit IO review" lists failures your code caught in tests that
-passed, and calls whose statements grow with the data.
+``ResponseValidationError`` included), a ``DetachedInstanceError``, one
+session used by concurrent tasks, or another session's object handed to a
+session, the failure report gets a section, "implicit IO explained": what
+touched the database, where in your code, why, the fix (always: your own
+suite wants the answer), and the rule it breaks. At the
+end, "implicit IO review" lists, for tests that passed, failures your code
+caught and calls that query once per row (the repeated statement, and your
+line that sent it); a failing test's own report gets those calls as a section.
 
 It changes no outcome: a failure stays a failure, a pass stays a pass, and
 nothing it does can raise into your tests.
@@ -28,6 +31,7 @@ from pathlib import Path
 import pytest
 
 SECTION = "implicit IO explained"
+REVIEW = "implicit IO review"
 _state: dict = {}
 
 
@@ -46,6 +50,7 @@ def pytest_configure(config) -> None:
         rules=RuleIndex.discover(home, show_relative_to=Path.cwd()) if home else RuleIndex.empty(),
         reviews=[],
         failed=set(),
+        failed_reports={},
     )
 
 
@@ -73,6 +78,7 @@ def pytest_runtest_makereport(item, call):
         report = outcome.get_result()
         if report.failed:
             _state["failed"].add(item.nodeid)
+            _state["failed_reports"].setdefault(item.nodeid, report)
             if call.excinfo is not None:
                 failure = _explain(call.excinfo.value)
                 if failure is not None:
@@ -86,7 +92,14 @@ def pytest_runtest_makereport(item, call):
             review = check_review(
                 recorder.finish(), _state["scope"], failed=item.nodeid in _state["failed"], rules=_state["rules"]
             )
-            if review["swallowed"] or any(o["grows"] for o in review["operations"]):
+            repeated = [o for o in review["operations"] if o["grows"]]
+            if review["failed"]:  # not in the review of passing tests: a query per row goes in its own report
+                if repeated:
+                    from implicit_io.text import per_row_lines
+
+                    lines = [line for o in repeated for line in per_row_lines(o)]
+                    _state["failed_reports"][item.nodeid].sections.append((REVIEW, "\n".join(lines)))
+            elif review["swallowed"] or repeated:
                 _state["reviews"].append((item.nodeid, review))
             _dump({"test": item.nodeid, "review": review})
     except Exception:  # the explainer never changes an outcome
@@ -98,8 +111,8 @@ def _explain(exc: BaseException) -> dict | None:
 
     recorder = _state["recorder"]
     failure = explain(exc, _state["scope"], record=recorder.record, rules=_state["rules"], recorder=recorder)
-    if failure.get("kind") in ("assertion", "error") and not failure.get("behind"):
-        return None  # not an implicit-IO failure: pytest's own report says it all
+    if failure.get("kind") in ("assertion", "error") and not failure.get("behind") and not failure.get("cause"):
+        return None  # nothing we know more about than pytest's own report
     return failure
 
 
@@ -117,7 +130,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     try:
         from implicit_io.text import review_lines
 
-        terminalreporter.write_sep("=", "implicit IO review")
+        terminalreporter.write_sep("=", REVIEW)
         for nodeid, review in reviews:
             shown = dict(review, operations=[o for o in review["operations"] if o["grows"]])
             terminalreporter.write_line(nodeid)

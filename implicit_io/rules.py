@@ -41,6 +41,15 @@ CAUSE_TERMS: dict[str, tuple[str, ...]] = {
     "sync-session": ("asyncsession", "sync session", "async def", "await"),
     "io-outside-greenlet": ("await", "async def", "run_sync"),
     "detached": ("session boundary", "detached", "cross", "another session", "closed"),
+    "refreshed-without-names": ("refresh(obj, [", "attr", "refresh", "a query"),
+    "not-in-session": ("session boundary", "belongs to the session", "another session", "refresh"),
+    "loader-path": ("chain", "path", "hop", "query's entity"),
+    "concurrent-session": ("concurrent", "one session per task", "gather", "taskgroup", "at the same time"),
+    "sync-driver": ("sync session", "asyncsession", "async driver", "event loop", "await"),
+    "pending-rollback": ("rollback", "savepoint", "begin_nested", "failed"),
+    # Not about the database: no rule page covers them, and none should score.
+    "interrupted": (),
+    "exit": (),
 }
 
 

@@ -37,6 +37,9 @@ class Kata:
     title: str
     rules: tuple[str, ...] = ()
     hints: tuple[str, ...] = ()
+    # [[hints_for]]: ladders for the failures met on the way, keyed by "causes" (the explainer's cause of a
+    # failing check), "checks" (part of its scenario line) or "caught" (a failure the code caught); runner/hints.py
+    hints_for: tuple[dict, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     expect: dict = field(default_factory=dict)
 
@@ -69,9 +72,33 @@ def parse_kata(folder_name: str, readme: str, meta: dict) -> Kata:
         title=title_from_readme(readme, slug.replace("-", " ")),
         rules=tuple(meta.get("rules", ())),
         hints=tuple(meta.get("hints", ())),
+        hints_for=tuple(_hints_for(folder_name, meta.get("hints_for", ()))),
         timeout=float(meta.get("timeout", DEFAULT_TIMEOUT)),
         expect=dict(meta.get("expect", {})),
     )
+
+
+HINT_KEYS = {"causes", "checks", "caught", "hints"}
+
+
+def _hints_for(folder_name: str, entries) -> list[dict]:
+    """The keyed ladders, checked: each has hints and at least one key; a typo is an error, not a silence."""
+    checked: list[dict] = []
+    for index, entry in enumerate(entries if isinstance(entries, (list, tuple)) else [entries]):
+        where = f"{folder_name}/kata.toml [[hints_for]] #{index + 1}"
+        if not isinstance(entry, dict) or not entry.get("hints"):
+            raise CatalogueError(f"{where}: needs hints = [...]")
+        unknown = set(entry) - HINT_KEYS
+        if unknown:
+            raise CatalogueError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(HINT_KEYS)})")
+        if not (entry.get("causes") or entry.get("checks") or entry.get("caught")):
+            raise CatalogueError(f"{where}: needs causes, checks or caught = true: which failure it is for")
+        entry = dict(entry)
+        for key in ("causes", "checks", "hints"):  # one string is a list of one, not of its letters
+            if isinstance(entry.get(key), str):
+                entry[key] = [entry[key]]
+        checked.append(entry)
+    return checked
 
 
 def kata_folders(katas_dir: Path) -> list[Path]:

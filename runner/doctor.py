@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import pins
+from implicit_io.text import plural
+from runner import pins, processes
 from runner.workspace import Workspace
 
 RUNNER_HOME = Path(__file__).resolve().parent.parent
@@ -201,7 +202,7 @@ async def _probe_database(url: str) -> str:
 def check_database(environ: dict[str, str] | None = None) -> Finding:
     environ = os.environ if environ is None else environ
     raw = environ.get("KATAS_DATABASE_URL", "").strip()
-    with tempfile.TemporaryDirectory(prefix="katas-doctor-") as tmp:
+    with processes.temp_folder("katas-doctor-") as tmp:
         url = raw or f"sqlite+aiosqlite:///{(Path(tmp) / 'probe.db').as_posix()}"
         shown = f"KATAS_DATABASE_URL={_mask(raw)}" if raw else "SQLite through aiosqlite"
         if raw and not (raw.startswith("postgresql+asyncpg://") or raw.startswith("sqlite+aiosqlite://")):
@@ -252,7 +253,7 @@ def check_kata(ws: Workspace) -> Finding:
     if not katas:
         return Finding("a kata's checks", SKIP, "no kata with a reference fix in this checkout")
     kata = katas[0]
-    with tempfile.TemporaryDirectory(prefix="katas-doctor-") as tmp:
+    with processes.temp_folder("katas-doctor-") as tmp:
         copy = Path(tmp) / kata.id
         ignore = shutil.ignore_patterns("__pycache__", "*.db", "SOLUTION.md")
         shutil.copytree(ws.katas_dir / kata.id, copy, ignore=ignore)
@@ -264,7 +265,8 @@ def check_kata(ws: Workspace) -> Finding:
                 "a kata's checks", FAIL, f"kata {kata.number}'s checks could not start: {exc}", _kata_fix(kata)
             )
     if result.passed:
-        return Finding("a kata's checks", OK, f"kata {kata.number}'s {len(result.scenarios)} checks pass on its fix")
+        checks = plural(len(result.scenarios), "check") + (" passes" if len(result.scenarios) == 1 else " pass")
+        return Finding("a kata's checks", OK, f"kata {kata.number}'s {checks} on its fix")
     why = result.detail.strip().splitlines()[-1] if result.detail.strip() else result.status
     if result.scenarios:
         failing = [s.name for s in result.scenarios if not s.passed]
@@ -279,6 +281,13 @@ def _kata_fix(kata) -> str:
 
 
 def check_state(ws: Workspace) -> Finding:
+    if ws.state_dir.exists() and not ws.state_dir.is_dir():
+        return Finding(
+            "progress folder",
+            FAIL,
+            f"{ws.display(ws.state_dir)} is a file: the runner keeps progress and backups in a folder of that name",
+            f"move it away (rename it to {ws.state_dir.name}.old), then run the doctor again",
+        )
     try:
         ws.state_dir.mkdir(parents=True, exist_ok=True)
         probe = ws.state_dir / ".doctor-probe"
@@ -358,8 +367,13 @@ def check_file_events(ws: Workspace, timeout: float = 3.0) -> Finding:
         )
     from runner.terminal import EventSource, wait_for
 
-    ws.state_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="doctor-", dir=ws.state_dir) as tmp:
+    # Probed where the katas are (a network drive, a container mount), in .katas; elsewhere if it cannot be.
+    try:
+        ws.state_dir.mkdir(parents=True, exist_ok=True)
+        where = ws.state_dir
+    except OSError:
+        where = ws.katas_dir if ws.katas_dir.is_dir() else None
+    with tempfile.TemporaryDirectory(prefix="doctor-", dir=where) as tmp:
         events: queue.Queue = queue.Queue()
         source = EventSource(Path(tmp) / "watched", probe_dir=Path(tmp) / "probe", probe_timeout=timeout)
         (Path(tmp) / "watched").mkdir()
@@ -442,7 +456,7 @@ def render(findings: list[Finding], style=None) -> str:
     if problems:
         out.append(style.bad(f"{problems} problem(s): fix them from the top, then run the doctor again."))
     else:
-        note = f" ({warnings} warning(s): the katas run, with the limits above)" if warnings else ""
+        note = f" ({plural(warnings, 'warning')}: the katas run, with the limits above)" if warnings else ""
         out.append(style.good("Ready: this laptop runs the katas." + note))
     return "\n".join(out)
 

@@ -7,17 +7,16 @@ disk now.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import threading
+import time
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
-from runner import results, share, watcher
+from runner import processes, results, share, watcher
 from runner.catalogue import Kata
 from runner.commands._common import UsageError
 from runner.workspace import Workspace
@@ -68,6 +67,9 @@ def pytest_command(ws: Workspace, kata: Kata, verbose: bool) -> list[str]:
         str(ws.checks_dir / "pytest.ini"),
         "--rootdir",
         str(ws.checks_dir),
+        # First: the check ends when the runner is gone (runner/lifeline.py).
+        "-p",
+        "runner.lifeline",
         # Only the plugins the checks need: autoloading every installed one costs time.
         "-p",
         "pytest_asyncio.plugin",
@@ -78,6 +80,10 @@ def pytest_command(ws: Workspace, kata: Kata, verbose: bool) -> list[str]:
     ]
 
 
+# Called about once a second while a check runs: (seconds so far, the limit, the scenario running).
+Waiting = Callable[[float, float, "str | None"], None]
+
+
 def run_checks(
     ws: Workspace,
     kata: Kata,
@@ -85,7 +91,11 @@ def run_checks(
     timeout: float | None = None,
     verbose: bool = False,
     env: dict[str, str] | None = None,
+    on_wait: Waiting | None = None,
+    launch: Callable[..., processes.Child] = processes.Child,
 ) -> results.CheckResult:
+    """The verdict on the kata's code in ``kata_dir``. ``launch`` starts each pytest process
+    (the repository's meta-tests start them warm: tests/forkserver.py)."""
     kata_dir = (kata_dir or ws.katas_dir / kata.id).resolve()
     if not kata_dir.is_dir():
         return results.CheckResult(status=results.BROKEN, detail=f"{kata_dir} is missing")
@@ -98,37 +108,45 @@ def run_checks(
         return results.CheckResult(status=results.SYNTAX, problems=tuple(problems))
     limit = timeout or kata.timeout
     shares = 1 if verbose else check_shares()
-    with tempfile.TemporaryDirectory(prefix="katas-") as tmp:
-        problem_path = Path(tmp) / "database-problem.txt"
-        order_path = Path(tmp) / "order.json"
-        base_env = {**os.environ, **(env or {})}
-        command = pytest_command(ws, kata, verbose)
-        children = []
-        for index in range(shares):
-            # Each its own folder: a learner's stray sqlite file (./app.db) is not shared.
-            folder = Path(tmp) / f"share-{index}"
-            folder.mkdir()
-            child_env = checks_env(base_env, kata_dir, folder / "report.json", problem_path)
-            if shares > 1:
-                child_env.update({share.SHARE_VARIABLE: f"{index}/{shares}", share.ORDER_VARIABLE: str(order_path)})
-            children.append(([*command, "-p", "runner.share"] if shares > 1 else command, child_env, folder))
-        outcomes = _run_children(children, limit, verbose)
-        reports = [_read(folder / "report.json") for _, _, folder in children]
-        if outcomes is None:
+    base_env = {**os.environ, **(env or {})}
+    launched: list[processes.Child] = []
+    try:
+        with processes.temp_folder() as tmp:
+            problem_path = tmp / "database-problem.txt"
+            order_path = tmp / "order.json"
+            command = pytest_command(ws, kata, verbose)
+            children = []
+            for index in range(shares):
+                # Each its own folder: a learner's stray sqlite file (./app.db) is not shared.
+                folder = tmp / f"share-{index}"
+                folder.mkdir()
+                child_env = checks_env(base_env, ws, kata_dir, folder / "report.json", problem_path, tmp)
+                if shares > 1:
+                    child_env.update({share.SHARE_VARIABLE: f"{index}/{shares}", share.ORDER_VARIABLE: str(order_path)})
+                children.append(([*command, "-p", "runner.share"] if shares > 1 else command, child_env, folder))
+            codes = _run_children(children, limit, verbose, on_wait, launched, launch)
+            folders = [folder for _, _, folder in children]
+            if codes is None:
+                _raise_database_problem(problem_path)
+                return results.CheckResult(status=results.TIMEOUT, detail=f"{limit:g}", running=_running(folders))
             _raise_database_problem(problem_path)
-            running = next((r.get("running") for r in reports if r and r.get("running")), None)
-            return results.CheckResult(status=results.TIMEOUT, detail=f"{limit:g}", running=running)
-        _raise_database_problem(problem_path)
-        parts = [(r, code, out) for r, (code, out) in zip(reports, outcomes, strict=True)]
-        report, code, output = watcher.merge_reports(parts, _read(order_path) or [])
-        return results.from_report(report, code, output)
+            reports = [_read(folder / "report.json") for folder in folders]
+            parts = [(r, code, _output(f)) for r, code, f in zip(reports, codes, folders, strict=True)]
+            report, code, output = watcher.merge_reports(parts, _read(order_path) or [])
+            return results.from_report(report, code, output)
+    finally:
+        if any(child.killed for child in launched):  # killed mid-run, it never dropped its PostgreSQL schema
+            processes.sweep_schemas(ws.checks_dir, base_env)
 
 
-def checks_env(base: dict[str, str], kata_dir: Path, report: Path, problem: Path) -> dict[str, str]:
+def checks_env(
+    base: dict[str, str], ws: Workspace, kata_dir: Path, report: Path, problem: Path, tmp: Path
+) -> dict[str, str]:
     """The environment of a pytest process that runs a kata's hidden checks (a check's, or a warm spare's)."""
     return {
-        **base,
+        **processes.child_env(base, tmp),
         "KATA_DIR": str(kata_dir),
+        "KATAS_CHECKS_DIR": str(ws.checks_dir),
         "KATAS_REPORT": str(report),
         "KATAS_DATABASE_PROBLEM": str(problem),
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -150,44 +168,75 @@ def check_shares() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _run_children(children: list[tuple[list[str], dict, Path]], limit: float, verbose: bool):
-    """Run the pytest processes side by side: [(exit code, output)], or None when one overran the limit."""
-    procs = [
-        subprocess.Popen(
-            command,
-            cwd=folder,  # keep stray files (a learner's default sqlite file) out of the repo
-            env=child_env,
-            stdin=subprocess.DEVNULL,
-            stdout=None if verbose else subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        for command, child_env, folder in children
-    ]
-    outcomes: list[tuple[int, str] | None] = [None] * len(procs)
+TICK = 1.0  # seconds between two calls of on_wait
 
-    def collect(index: int) -> None:
-        # communicate() returns the moment the output closes: no polling delay at the end.
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            output, _ = procs[index].communicate(timeout=limit)
-            outcomes[index] = (procs[index].returncode, output or "")
 
-    threads = [threading.Thread(target=collect, args=(i,), daemon=True) for i in range(1, len(procs))]
-    for thread in threads:
-        thread.start()
-    collect(0)
-    for thread in threads:
-        thread.join()
-    if all(outcome is not None for outcome in outcomes):
-        return outcomes
-    for proc in procs:  # a check that hangs: stop every share, as subprocess.run would
-        proc.kill()
-    for proc in procs:
-        with contextlib.suppress(Exception):
-            proc.communicate()
-    return None
+def _run_children(
+    children: list[tuple[list[str], dict, Path]],
+    limit: float,
+    verbose: bool,
+    on_wait: Waiting | None = None,
+    launched: list[processes.Child] | None = None,
+    launch: Callable[..., processes.Child] = processes.Child,
+) -> list[int] | None:
+    """Run the pytest processes side by side: their exit codes, or None when one overran the limit.
+
+    Each writes its output to a file of its folder, never to a pipe, and the
+    wait is for the processes themselves: a child that the learner's code
+    forked cannot hold the check past its limit. Whatever happens (the limit,
+    Ctrl-C, SIGTERM), every process group is killed before this returns, so
+    nothing the check started outlives it. ``launched`` receives the processes.
+    """
+    started = time.monotonic()
+    deadline = started + limit
+    procs: list[processes.Child] = [] if launched is None else launched
+    try:
+        for command, child_env, folder in children:
+            with open(folder / "output.txt", "wb") as output:  # the child keeps its own copy of the file
+                procs.append(launch(command, env=child_env, cwd=folder, stdout=None if verbose else output))
+        codes: list[int | None] = [None] * len(procs)
+        for index, proc in enumerate(procs):
+            while codes[index] is None:
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                codes[index] = proc.wait(min(TICK - (now - started) % TICK, deadline - now))
+                if codes[index] is None and on_wait is not None:
+                    on_wait(time.monotonic() - started, limit, _running([folder for _, _, folder in children]))
+            if codes[index] is None:
+                return None
+        return [int(code) for code in codes]
+    finally:
+        for proc in procs:  # the learner's leftovers (a `sleep`, a forked child) end with the check
+            proc.kill()
+
+
+def _running(folders: list[Path]) -> str | None:
+    """The scenario a check is in now, from the first report that names one."""
+    return next((r.get("running") for r in (_read(f / "report.json") for f in folders) if r and r.get("running")), None)
+
+
+def _output(folder: Path) -> str:
+    try:
+        return (folder / "output.txt").read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def database_label(environ: dict[str, str] | None = None) -> str:
+    """Which database the checks use, as one phrase: never the password."""
+    raw = (os.environ if environ is None else environ).get("KATAS_DATABASE_URL", "").strip()
+    if not raw or raw.startswith("sqlite"):
+        return "SQLite (aiosqlite)"
+    if not raw.startswith("postgres"):
+        return "the database KATAS_DATABASE_URL names"  # the checks refuse it, in a line of their own
+    try:
+        parts = urllib.parse.urlsplit(raw)
+        host = parts.hostname or "localhost"
+        where = f"{host}:{parts.port or 5432}{parts.path or ''}"
+    except ValueError:
+        return "the database KATAS_DATABASE_URL names"
+    return f"PostgreSQL at {where}"
 
 
 def _raise_database_problem(path: Path) -> None:

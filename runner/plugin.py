@@ -15,6 +15,7 @@ code caught) is made of: ``review`` in the report, per check and for the run.
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import os
 from pathlib import Path
@@ -32,7 +33,9 @@ RECORDER = Recorder(scope_for(KATA_DIR)).install()
 _report: dict = {"tests": [], "collection_errors": [], "running": None}
 _explanations: dict[str, dict] = {}
 _reviews: list[tuple[str, dict]] = []
+_budgets: set[str] = set()  # checks that count statements: query budgets
 _where: dict[str, Path | None] = {"home": None, "checks": None}
+_running: dict[str, str | None] = {"id": None}  # the check that runs now: a KeyboardInterrupt names it
 
 
 def _save() -> None:
@@ -90,19 +93,51 @@ def pytest_collection_finish(session) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     RECORDER.start()
     _report["running"] = scenario(item)
+    _running["id"] = item.nodeid
     _save()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     # A kata's conftest imports the learner's models: when that import fails,
-    # pytest stops before any check runs. Explain it like any other failure.
+    # pytest stops before any check runs. Explain it like any other failure,
+    # sys.exit() and KeyboardInterrupt at import included (they are no Exception).
     try:
         return (yield)
-    except Exception as exc:
+    except BaseException as exc:
         _report["collection_errors"].append(explain(exc, KATA_DIR))
         _save()
         raise
+
+
+def pytest_internalerror(excrepr, excinfo) -> None:
+    # sys.exit() while pytest imports a checks module (the learner's code at import) is no collection
+    # error to pytest but an internal one: explain it like an import that failed.
+    try:
+        failure = _explain(excinfo.value)
+    except Exception:
+        return
+    if failure.get("cause") in ("exit", "interrupted"):
+        _report["collection_errors"].append(failure)
+        _save()
+
+
+def pytest_keyboard_interrupt(excinfo) -> None:
+    # KeyboardInterrupt raised by the learner's code stops pytest itself: the check
+    # that ran it gets no report of its own. Name it, with its explanation.
+    running = _report.get("running")
+    try:
+        failure = _explain(excinfo.value)
+    except Exception as exc:  # the explainer never turns a failure into a crash
+        failure = {"kind": "error", "exception": f"{type(exc).__name__}: {exc}"}
+    if failure.get("cause") != "interrupted":
+        return  # a real Ctrl-C, or a stop the runner asked for: nothing of the learner's to explain
+    if running:
+        entry = {"id": _running["id"] or running, "name": running, "outcome": "failed", "failure": failure}
+        _report["tests"].append(entry)
+    else:
+        _report["collection_errors"].append(failure)
+    _save()
 
 
 def pytest_exception_interact(node, call, report) -> None:
@@ -112,11 +147,21 @@ def pytest_exception_interact(node, call, report) -> None:
         _save()
 
 
+def _counts_statements(item: pytest.Item) -> bool:
+    """A query budget: a check that asks for the ``sql`` fixture itself (every check's engine uses it)."""
+    try:
+        return "sql" in inspect.signature(item.function).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call) -> None:
     # Set at the first phase that reports: a check that fails in setup is named too.
     if not any(key == "scenario" for key, _ in item.user_properties):
         item.user_properties.append(("scenario", scenario(item)))
+        if _counts_statements(item):
+            _budgets.add(item.nodeid)
     if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
         if item.nodeid not in _explanations:
             try:
@@ -139,6 +184,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             for entry in _report["tests"]:
                 if entry["id"] == report.nodeid:
                     entry["review"] = review
+                    # A query budget that failed on a query per row: the statement, and the line that sent it.
+                    failure, repeated = entry.get("failure"), io_review.per_row(review)
+                    if repeated and failure and failure.get("kind") == "assertion" and report.nodeid in _budgets:
+                        failure["per_row"] = repeated
         except Exception:
             pass
     failed_setup = report.when == "setup" and report.failed

@@ -2,17 +2,24 @@
 
 Shape: {"version": 1, "katas": {"01-command-center": {"checks": 3, "hints": 1,
 "first_check": 1700000000.0, "passed_at": 1700000300.0 | None,
-"caught_up_at": 1700000400.0 | None}}}
+"caught_up_at": 1700000400.0 | None, "passed_digest": "…", "caught_up_digest": "…"}}}
 
 ``caught_up_at`` is set by ``catch-up``: the kata got the reference fix so
 the learner could join the room further on. It counts as finished (the
 runner moves past it) but not as passed (reports tell the two apart).
+
+``passed_digest`` and ``caught_up_digest`` say what the kata's code was when
+it passed or got the fix (runner/workspace.py's ``code_digest``). The
+record keeps the history; ``as_of`` gives the view every command shows: a
+kata whose code changed since (a ``reset``, an experiment that broke it) is
+not passed, nor finished, until a check passes on the code as it is.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 from runner.catalogue import Kata
 
@@ -23,7 +30,26 @@ def empty() -> dict:
     return {"version": VERSION, "katas": {}}
 
 
-FIELDS = {"checks": int, "hints": int, "first_check": float, "passed_at": float, "caught_up_at": float}
+FIELDS = {
+    "checks": int,
+    "hints": int,
+    "first_check": float,
+    "passed_at": float,
+    "caught_up_at": float,
+    "passed_digest": str,
+    "caught_up_digest": str,
+}
+# Beyond these, a value is damage, not progress: a count nobody reaches, a time after the year 5000.
+LIMITS = {int: 10**9, float: 1e11}
+
+
+def _value_is_valid(value: object, kind: type) -> bool:
+    if kind is str:
+        return isinstance(value, str) and len(value) <= 128
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        return False
+    # Infinity and NaN parse from JSON: they are not times, and would crash every duration.
+    return math.isfinite(value) and 0 <= value < LIMITS[kind]
 
 
 def _entry_is_valid(item: object) -> bool:
@@ -31,13 +57,11 @@ def _entry_is_valid(item: object) -> bool:
         return False
     for key, kind in FIELDS.items():
         value = item.get(key)
-        if value is None and kind is float:
+        if value is None and kind is not int:
             continue
         if key not in item and kind is int:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
-            return False
-        if value < 0:
+        if not _value_is_valid(value, kind):
             return False
     return True
 
@@ -75,17 +99,21 @@ def entry(state: dict, kata_id: str) -> dict:
         "first_check": None,
         "passed_at": None,
         "caught_up_at": None,
+        "passed_digest": None,
+        "caught_up_digest": None,
         **state["katas"].get(kata_id, {}),
     }
 
 
-def record_check(state: dict, kata_id: str, passed: bool, now: float) -> dict:
+def record_check(state: dict, kata_id: str, passed: bool, now: float, digest: str | None = None) -> dict:
+    """One more check; a pass keeps the time of the first one and what the code was this time."""
     new = copy.deepcopy(state)
     item = entry(new, kata_id)
     item["checks"] += 1
     item["first_check"] = item["first_check"] or now
-    if passed and not item["passed_at"]:
-        item["passed_at"] = now
+    if passed:
+        item["passed_at"] = item["passed_at"] or now
+        item["passed_digest"] = digest
     new["katas"][kata_id] = item
     return new
 
@@ -99,12 +127,44 @@ def record_hint(state: dict, kata_id: str, total: int) -> tuple[dict, int]:
     return new, item["hints"]
 
 
-def record_catch_up(state: dict, kata_id: str, now: float) -> dict:
+def record_catch_up(state: dict, kata_id: str, now: float, digest: str | None = None) -> dict:
     new = copy.deepcopy(state)
     item = entry(new, kata_id)
     item["caught_up_at"] = item["caught_up_at"] or now
+    item["caught_up_digest"] = digest
     new["katas"][kata_id] = item
     return new
+
+
+def record_reset(state: dict, kata_id: str) -> dict:
+    """The kata is back at its start: a pass recorded without a digest no longer stands for its code."""
+    new = copy.deepcopy(state)
+    if kata_id in new["katas"]:
+        item = entry(new, kata_id)
+        for key in ("passed", "caught_up"):
+            if item[f"{key}_at"] and not item[f"{key}_digest"]:
+                item[f"{key}_digest"] = "reset"
+        new["katas"][kata_id] = item
+    return new
+
+
+def as_of(state: dict, digests: Mapping[str, str | None]) -> dict:
+    """The progress as the code is now: a kata changed since its pass (or its catch-up) is neither.
+
+    ``digests`` holds each kata's code digest now. A record without a digest
+    (written before digests were kept) is taken at its word. A pass recorded
+    before the first check (a clock set back) counts from the pass.
+    """
+    view = copy.deepcopy(state)
+    for kata_id, item in view["katas"].items():
+        now = digests.get(kata_id)
+        if item.get("passed_at") and item.get("passed_digest") and item["passed_digest"] != now:
+            item["passed_at"] = None
+        if item.get("caught_up_at") and item.get("caught_up_digest") and item["caught_up_digest"] != now:
+            item["caught_up_at"] = None
+        if item.get("passed_at") and item.get("first_check") and item["first_check"] > item["passed_at"]:
+            item["first_check"] = item["passed_at"]
+    return view
 
 
 def is_done(state: dict, kata_id: str) -> bool:

@@ -12,6 +12,13 @@ from runner import progress, results
 from runner.catalogue import Kata
 
 RULES_DIR = "docs/rules"
+# A facilitator turns the literal Fix on for a room; otherwise it is the last hint (runner/hints.py).
+SHOW_FIX_VARIABLE = "KATAS_SHOW_FIX"
+
+
+def show_fix() -> bool:
+    """Whether a failing check prints the literal Fix: only when KATAS_SHOW_FIX is set to 1 (or yes, true, on)."""
+    return os.environ.get(SHOW_FIX_VARIABLE, "").strip().lower() in ("1", "yes", "true", "on")
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,11 @@ def rule_page(slug: str) -> str:
     return f"{RULES_DIR}/{slug}.md"
 
 
+def passing(passed: int, total: int) -> str:
+    """'2 of 3 checks pass', '1 of 3 checks passes', '0 of 1 check pass'."""
+    return f"{passed} of {text.plural(total, 'check')} {'passes' if passed == 1 else 'pass'}"
+
+
 def heading(kata: Kata, style: Style) -> str:
     return style.strong(f"Kata {kata.number}: {kata.title}")
 
@@ -68,9 +80,13 @@ def _attribute_sentence(attribute: dict, cause: str | None = None) -> str:
     return text.attribute_sentence(attribute, cause)
 
 
-def explain_failure(failure: dict, kata_dir: str, style: Style) -> list[str]:
-    """One failure's explanation (implicit_io/text.py writes it; the team plugin prints the same)."""
-    return text.explanation_lines(failure, kata_dir, style)
+def explain_failure(failure: dict, kata_dir: str, style: Style, with_fix: bool | None = None) -> list[str]:
+    """One failure's explanation: What, Where, Why and the Rule (implicit_io/text.py writes it).
+
+    The literal Fix is the last hint, unless the room shows it (``with_fix``, default KATAS_SHOW_FIX):
+    the team plugin, whose readers want the answer, always shows it.
+    """
+    return text.explanation_lines(failure, kata_dir, style, show_fix=show_fix() if with_fix is None else with_fix)
 
 
 def explain_review(review: dict | None, kata_dir: str, style: Style) -> list[str]:
@@ -117,7 +133,8 @@ def render_check(
     passed = sum(s.passed for s in result.scenarios)
     total = len(result.scenarios)
     if result.passed:
-        out += ["", style.good(f"All {total} checks pass. Kata {kata.number} is done.")]
+        every = f"All {total} checks pass" if total != 1 else "The check passes"
+        out += ["", style.good(f"{every}. Kata {kata.number} is done.")]
         review = explain_review(result.review, kata_dir, style)
         if review:
             out += ["", *review, ""]
@@ -129,7 +146,7 @@ def render_check(
         return "\n".join(out)
 
     if total:
-        out += ["", f"{passed} of {total} checks pass."]
+        out += ["", f"{passing(passed, total)}."]
     failures = results.distinct_failures(result)
     if failures:
         out += ["", style.strong("Why it fails")]
@@ -142,19 +159,28 @@ def render_check(
             out.append("")
     if kata.rules:
         out.append("Read: " + ", ".join(rule_page(r) for r in kata.rules))
-    out.append(f"Stuck? A hint: nox -s {kata.session} -- hint")
+    if not show_fix() and any(_has_fix(f) for f in failures):
+        out.append(f"Stuck? A hint: nox -s {kata.session} -- hint (the last one is the fix itself)")
+    else:
+        out.append(f"Stuck? A hint: nox -s {kata.session} -- hint")
     return "\n".join(out).rstrip()
 
 
-def render_hint(kata: Kata, revealed: int, style: Style, show_all: bool = False) -> str:
-    total = len(kata.hints)
+def _has_fix(failure: dict) -> bool:
+    return bool(failure.get("fix") or (failure.get("behind") or {}).get("fix"))
+
+
+def render_hint(kata: Kata, tiers: Sequence[str], first: int, revealed: int, style: Style, about: str = "") -> str:
+    """Tiers ``first`` to ``revealed`` of a ladder (runner/hints.py), numbered, and what comes next."""
+    total = len(tiers)
     if not total:
         return f"Kata {kata.number} has no hints."
     out = [heading(kata, style), ""]
-    first = 0 if show_all else revealed - 1
+    if about:
+        out += [style.dim(f"Hints for: {about}"), ""]
     for index in range(first, revealed):
         out.append(style.strong(f"Hint {index + 1} of {total}"))
-        out.append(kata.hints[index].strip())
+        out.append(tiers[index])
         out.append("")
     if revealed < total:
         out.append(style.dim(f"Run it again for hint {revealed + 1}."))
@@ -178,7 +204,7 @@ def render_list(katas: Sequence[Kata], state: dict, style: Style) -> str:
             mark = " "
         out.append(f"{mark} {kata.number}  {kata.title:<52} nox -s {kata.session}")
     done = sum(progress.is_done(state, k.id) for k in katas)
-    out += ["", f"{done} of {len(katas)} katas done."]
+    out += ["", f"{done} of {text.plural(len(katas), 'kata')} done."]
     if current:
         out.append(f"Next: nox -s {current.session}")
     return "\n".join(out)
@@ -198,7 +224,7 @@ def render_progress(katas: Sequence[Kata], state: dict, style: Style) -> str:
         cell = style.good(f"{status:<10}") if status == "done" else f"{status:<10}"
         out.append(f"{kata.number:<6}{cell}{item['checks']:>7}{item['hints']:>7}  {took}")
     done = sum(progress.is_done(state, k.id) for k in katas)
-    out += ["", f"{done} of {len(katas)} katas done."]
+    out += ["", f"{done} of {text.plural(len(katas), 'kata')} done."]
     return "\n".join(out)
 
 

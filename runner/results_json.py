@@ -72,7 +72,10 @@ def error_message(result: results.CheckResult, kata: Kata, kata_dir: str) -> str
         )
     if result.status == results.BROKEN:
         return f"The check could not run. Its last output:\n{result.detail or '(nothing)'}"
-    return "\n".join(["The checks could not load your code:", *_problem_lines(result, kata_dir)])
+    lines = [line for line in _problem_lines(result, kata_dir) if line.strip()]
+    if not lines:  # never a sentence that ends in a colon and nothing
+        return "The checks could not load your code, and it left no error to show: python -m runner check --verbose"
+    return "\n".join(["The checks could not load your code:", *lines])
 
 
 def to_results(result: results.CheckResult, kata: Kata, kata_dir: str, outputs: dict[str, str] | None = None) -> dict:

@@ -25,15 +25,13 @@ from implicit_io import review as io_review
 from runner import results
 from runner.catalogue import Kata
 from runner.render import Style, render_check
+from runner.workspace import is_code
 
 # Saves closer together than this are one save (an editor writes, renames, touches).
 # File events come grouped already (watchfiles waits for 10 ms of quiet): this is for polling.
 SETTLE = 0.01
 # ... but a stream of saves that never pauses still gets checked this often.
 MAX_SETTLE = 0.3
-# What watch mode watches in a kata: its Python files. Editors' side files are not code.
-WATCHED_SUFFIXES = (".py",)
-IGNORED_PARTS = ("__pycache__", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache")
 
 KEYS = {
     "h": "next hint",
@@ -99,12 +97,8 @@ class Scheduler:
 
 
 def is_watched(path: PurePath, kata_dir: PurePath) -> bool:
-    """A save that should start a check: a Python file of this kata, outside caches."""
-    try:
-        rel = path.relative_to(kata_dir)
-    except ValueError:
-        return False
-    return path.suffix in WATCHED_SUFFIXES and not any(part in IGNORED_PARTS for part in rel.parts)
+    """A save that should start a check: a file of this kata's code (editors' side files are not code)."""
+    return is_code(path, kata_dir)
 
 
 Snapshot = Mapping[PurePath, tuple[int, int]]  # path -> (mtime_ns, size)
@@ -209,12 +203,15 @@ class View:
     result: results.CheckResult | None = None
     seconds: float | None = None  # how long the last check took
     checking: bool = False
-    hint: tuple[int, str] | None = None  # (number, text) of the latest hint revealed
+    hint: tuple | None = None  # (number, text[, tiers on its ladder]) of the latest hint revealed
     next_kata: Kata | None = None
     source: str = ""  # how saves are noticed: "file events" or "polling every 0.1 s"
     message: str = ""  # one line: what just happened (a key that does nothing, a fallback)
     listing: str | None = None  # the list with progress, shown instead of the kata after `l`
     keys: str = "keys"  # how keys are read: one by one, or "type the letter, then Enter" without a terminal
+    database: str = ""  # which database the checks use ("SQLite (aiosqlite)", "PostgreSQL at host:port/db")
+    elapsed: float | None = None  # seconds the running check has taken so far, once it takes long
+    limit: float | None = None  # the time limit of a check
 
 
 def key_line(view: View, style: Style) -> str:
@@ -277,13 +274,18 @@ def render_screen(view: View, style: Style, height: int | None = None, width: in
     else:
         out.append(render_check(view.kata, view.result, style, view.kata_dir, next_kata=view.next_kata))
         if view.hint and not view.result.passed:
-            number, text = view.hint
-            out += ["", style.strong(f"Hint {number} of {len(view.kata.hints)}"), text.strip()]
+            number, text, *total = view.hint  # (number, text, tiers on its ladder: runner/hints.py)
+            out += ["", style.strong(f"Hint {number} of {total[0] if total else len(view.kata.hints)}"), text.strip()]
         if view.result.passed:
             nxt = f"n: kata {view.next_kata.number}" if view.next_kata else "q to leave"
             out += ["", style.good(f"Done. Experiment as you like; {nxt} when you are ready.")]
     status = f"watching {view.kata_dir} ({view.source})" if view.source else f"watching {view.kata_dir}"
-    if view.checking:
+    if view.database:
+        status += f" on {view.database}"
+    if view.checking and view.elapsed is not None:
+        limit = f", stopped at {view.limit:g} s" if view.limit else ""
+        status += f" · checking … {int(view.elapsed)} s{limit}"
+    elif view.checking:
         status += " · checking …"
     elif view.seconds is not None:
         status += f" · checked in {view.seconds:.2f} s"

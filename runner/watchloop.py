@@ -19,13 +19,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from runner import progress, render, results, watcher
+from runner import execute, hints, lastcheck, progress, render, results, watcher
 from runner import state as state_io
 from runner.catalogue import Kata
 from runner.terminal import EventSource, FileSource, Keys, PollingSource, Screen
-from runner.workspace import Workspace
+from runner.workspace import Workspace, code_digest
 
-CheckerFactory = Callable[[Kata], object]  # -> an object with run() -> CheckResult, close()
+CheckerFactory = Callable[[Kata], object]  # -> an object with run() -> CheckResult | None, close(), maybe cancel()
+# A check that takes longer than this shows it is alive: the seconds so far, redrawn every
+# ALIVE_EVERY (a terminal redraws in place; elsewhere each screen is printed below the last).
+ALIVE_AFTER = 1.0
+ALIVE_EVERY = {True: 1.0, False: 5.0}
 SourceFactory = Callable[[Path, bool], FileSource]
 
 
@@ -67,6 +71,8 @@ class WatchLoop:
         self.quitting = False
         self._threads: list[threading.Thread] = []
         self._notes: list[str] = []
+        self._check_started: float | None = None
+        self._alive_shown = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -81,6 +87,7 @@ class WatchLoop:
                 now = self.clock()
                 if self.scheduler.due(now):
                     self._start_check()
+                self._show_alive(now)
                 wait = self.scheduler.wait(now)
                 try:
                     event = self.events.get(timeout=0.2 if wait is None else min(wait, 0.2))
@@ -119,6 +126,8 @@ class WatchLoop:
             hint=self._latest_hint(kata),
             source=self.source.description or "file events",
             keys=getattr(self.keys, "description", "keys"),
+            database=execute.database_label(),
+            limit=getattr(self.checker, "timeout", None),
         )
         self.source.start(self.post)
         self.scheduler.request(self.clock())  # the first check starts at once and draws the screen
@@ -131,12 +140,17 @@ class WatchLoop:
             self.on_key(event[1])
         elif kind == "files":
             self.scheduler.changed(self.clock())
-            if self.scheduler.running:
+            if self.scheduler.running and hasattr(self.checker, "cancel"):
+                # The running check judges code that is no longer on disk (a hang the save may fix):
+                # stopped at once, and the code as it is now is checked next.
+                self.checker.cancel()
+                self._update(message="Saved while checking: that check is stopped; checking your code as it is now.")
+            elif self.scheduler.running:
                 self._update(message="Saved while checking: one more check follows.")
         elif kind == "checked":
-            _, generation, result, seconds = event
+            _, generation, result, seconds, digest = event
             if generation == self.generation:
-                self.on_checked(result, seconds)
+                self.on_checked(result, seconds, digest)
         elif kind == "events-failed":
             self._fall_back(event[1])
         elif kind == "events-ok":
@@ -165,8 +179,7 @@ class WatchLoop:
         if key == "h":
             self.reveal_hint()
         elif key == "l":
-            state = self._state()
-            self._update(listing=render.render_list(self.katas, state, self.style))
+            self._update(listing=render.render_list(self.katas, self._view(), self.style))
         elif key == "r":
             self.scheduler.request(self.clock())
             self._update(message="")
@@ -176,36 +189,48 @@ class WatchLoop:
             self._update(message=f"`{key}` does nothing here.")
 
     def reveal_hint(self) -> None:
-        total = len(self.kata.hints)
+        # The ladder for the failure on screen, its last tier the fix itself (runner/hints.py, as `hint`).
+        shown = hints.reveal(self.ws, self.kata, self.ws.display(self.ws.katas_dir / self.kata.id), self.style)
+        total = len(shown.tiers)
         if not total:
             self._update(message=f"Kata {self.kata.number} has no hints.")
             return
-        state, revealed = progress.record_hint(self._state(), self.kata.id, total)
-        state_io.save(self.ws.state_file, state)
-        note = "" if revealed < total else "That is the last hint."
-        self._update(hint=(revealed, self.kata.hints[revealed - 1]), message=note)
+        kata_id = self.kata.id
+        if shown.new:
+            self._record(
+                lambda state: progress.record_hint(state, kata_id, progress.entry(state, kata_id)["hints"] + 1)[0]
+            )
+        note = "" if shown.revealed < total else "That is the last hint."
+        self._update(hint=(shown.revealed, shown.tiers[shown.revealed - 1], total), message=note)
 
     def next_kata(self) -> None:
         if self.view.result is None or not self.view.result.passed:
             self._update(message=f"Kata {self.kata.number} does not pass yet: `n` opens the next one once it does.")
             return
-        target = self._next(self._state())
+        target = self._next(self._view())
         if target is None:
             self._update(message="That was the last kata: every kata passes. `q` to leave.")
             return
         self._open(target)
 
-    def on_checked(self, result: results.CheckResult, seconds: float) -> None:
+    def on_checked(self, result: results.CheckResult | None, seconds: float, digest: str | None = None) -> None:
         self.scheduler.finished(self.clock())
+        self._check_started = None
+        if result is None:  # cancelled by a save: the next check is already owed
+            self._update(checking=self.scheduler.pending, elapsed=None)
+            return
         self.checks += 1
-        state = progress.record_check(self._state(), self.kata.id, result.passed, time.time())
-        state_io.save(self.ws.state_file, state)
+        kata_id = self.kata.id
+        self._record(lambda state: progress.record_check(state, kata_id, result.passed, time.time(), digest))
+        lastcheck.save(self.ws, kata_id, result, time.time())  # what the hints follow
+        state = self._view()
         message = ""
         if self.scheduler.pending:
             message = "This verdict is for your code before the last save: checking that now."
         self._update(
             result=result,
             seconds=seconds,
+            elapsed=None,
             checking=self.scheduler.pending,
             next_kata=self._next(state) if result.passed else None,
             message=message,
@@ -219,15 +244,27 @@ class WatchLoop:
         thread = threading.Thread(target=self._check, args=(checker, generation), daemon=True, name="check")
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
-        self._update(checking=True)
+        self._check_started, self._alive_shown = self.clock(), 0.0
+        self._update(checking=True, elapsed=None)
+
+    def _show_alive(self, now: float) -> None:
+        """A check that runs long shows the seconds it has taken, so a hang is not mistaken for nothing."""
+        if self._check_started is None or not self.scheduler.running:
+            return
+        elapsed = now - self._check_started
+        every = ALIVE_EVERY[bool(getattr(self.screen, "clear", True))]
+        if elapsed >= ALIVE_AFTER and elapsed - self._alive_shown >= every:
+            self._alive_shown = elapsed
+            self._update(elapsed=elapsed)
 
     def _check(self, checker, generation: int) -> None:
         started = self.clock()
+        digest = code_digest(self.ws.katas_dir / self.kata.id)  # the code this check judges
         try:
             result = checker.run()
         except Exception as exc:  # noqa: BLE001 - whatever happens, the watcher stays up and says it
             result = results.CheckResult(status=results.BROKEN, detail=f"{type(exc).__name__}: {exc}")
-        self.post(("checked", generation, result, self.clock() - started))
+        self.post(("checked", generation, result, self.clock() - started, digest))
 
     # -- state and drawing ----------------------------------------------------------------
 
@@ -237,6 +274,16 @@ class WatchLoop:
         if warning:
             self._notes.append(warning)
         return state
+
+    def _view(self) -> dict:
+        """The progress as the code is now (a kata changed since its pass is not passed)."""
+        return progress.as_of(self._state(), state_io.digests(self.ws, self.katas))
+
+    def _record(self, change) -> None:
+        """Change the progress as it is on disk, under its lock: a check in another terminal keeps its result."""
+        _, warning = state_io.update(self.ws.state_file, change)
+        if warning:
+            self._notes.append(warning)
 
     def _next(self, state: dict) -> Kata | None:
         """The first unfinished kata after this one, else the first unfinished anywhere."""

@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from implicit_io.text import plural
 from runner import pins
 
 RUNNER_HOME = Path(__file__).resolve().parent.parent
@@ -175,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = build(dest, chosen)
     wheels = sorted(dest.glob("*.whl"))
     size = sum(p.stat().st_size for p in wheels) / 1e6
-    print(f"{len(wheels)} wheels, {size:.0f} MB, in {dest}")
+    print(f"{plural(len(wheels), 'wheel')}, {size:.0f} MB, in {dest}")
     if failed:
-        print(f"{len(failed)} target(s) failed: " + ", ".join(t.label for t, _ in failed))
+        print(f"{plural(len(failed), 'target')} failed: " + ", ".join(t.label for t, _ in failed))
         return 1
     print("Copy the folder with the repository; docs/workshop.md shows how a laptop installs from it offline.")
     return 0

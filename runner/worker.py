@@ -36,12 +36,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from runner import execute, results, watcher
+from runner import execute, processes, results, watcher
 from runner.catalogue import Kata
 from runner.workspace import Workspace
 
@@ -52,15 +51,6 @@ ORPHAN_GRACE = 30.0  # seconds past the time limit after which a spare ends itse
 def default_shards() -> int:
     """One spare per core, up to two: a third gains little and costs a process to warm."""
     return max(1, min(2, os.cpu_count() or 1))
-
-
-def _popen_options() -> dict:
-    # A spare lives in a process group of its own: Ctrl-C in the terminal reaches
-    # the watcher, which stops the spares itself, and a hung check is killed with
-    # everything it started.
-    if os.name == "nt":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
 
 
 class Spare:
@@ -76,7 +66,7 @@ class Spare:
         shards: int,
         args: list[str] | None = None,
     ):
-        self.dir = Path(tempfile.mkdtemp(prefix="katas-worker-"))
+        self.dir = processes.make_temp("katas-worker-")
         self.report = self.dir / "report.json"
         self.problem = self.dir / "database-problem.txt"
         self.order = self.dir / "order.json"
@@ -91,27 +81,23 @@ class Spare:
             "shard": [index, shards],
             "args": args,  # the check's pytest arguments: the spare sets pytest up with them ahead
         }
-        env = execute.checks_env(dict(os.environ), kata_dir, self.report, self.problem)
+        env = execute.checks_env(dict(os.environ), ws, kata_dir, self.report, self.problem, self.dir)
         env[CONFIG_VARIABLE] = json.dumps(config)
-        self.proc = subprocess.Popen(
+        # A process group of its own (runner/processes.py): Ctrl-C in the terminal reaches
+        # the watcher, which stops the spares itself, and a hung check is killed with
+        # everything it started.
+        self.child = processes.Child(
             [sys.executable, "-m", "runner.worker"],
+            env=env,
+            cwd=self.dir,  # a learner's stray sqlite file lands here, not in the repository
             stdin=subprocess.PIPE,
             stdout=self._output,
-            stderr=subprocess.STDOUT,
-            cwd=self.dir,  # a learner's stray sqlite file lands here, not in the repository
-            env=env,
-            **_popen_options(),
         )
-        # A thread blocked in wait() learns of the exit at once; Popen.wait(timeout)
-        # polls with sleeps of up to 50 ms, which the learner would wait for.
-        self._exited = threading.Event()
-        threading.Thread(target=self._reap, daemon=True, name="spare-reaper").start()
+        self.proc = self.child.proc
 
-    def _reap(self) -> None:
-        try:
-            self.proc.wait()
-        finally:
-            self._exited.set()
+    @property
+    def killed(self) -> bool:
+        return self.child.killed
 
     @property
     def ready(self) -> bool:
@@ -125,9 +111,7 @@ class Spare:
             pass  # it died while warming up: its output says why, and the verdict shows it
 
     def wait(self, seconds: float) -> int | None:
-        if self._exited.wait(max(0.0, seconds)):
-            return self.proc.returncode
-        return None
+        return self.child.wait(seconds)
 
     def read_report(self) -> dict | None:
         try:
@@ -155,24 +139,15 @@ class Spare:
             return None
 
     def kill(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        try:
-            if os.name == "nt":
-                self.proc.kill()
-            else:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
+        """The spare and whatever its check started: a spare that exited may have left a learner's `sleep`."""
+        self.child.kill()
 
     def discard(self) -> None:
         self.kill()
         for stream in (self.proc.stdin, self._output):
             with contextlib.suppress(OSError, ValueError):
                 stream.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        processes.remove(self.dir)
 
 
 class WarmChecker:
@@ -196,12 +171,13 @@ class WarmChecker:
         self.shards = shards or default_shards()
         command = execute.pytest_command(ws, kata, verbose=False)
         self.args = command[command.index("pytest") + 1 :]
-        self.pycache = Path(tempfile.mkdtemp(prefix="katas-pycache-"))
+        self.pycache = processes.make_temp("katas-pycache-")
         self._lock = threading.Lock()
         self._idle: list[Spare] = []
         self._busy: list[Spare] = []
         self._recyclers: list[threading.Thread] = []
         self._closed = False
+        self._cancelled = False
         self._fill()
 
     # -- spares -------------------------------------------------------------------------
@@ -247,7 +223,8 @@ class WarmChecker:
 
     # -- checking -----------------------------------------------------------------------
 
-    def run(self) -> results.CheckResult:
+    def run(self) -> results.CheckResult | None:
+        """The verdict on the code on disk now; None when cancel() stopped the check."""
         if not self.kata_dir.is_dir():
             return results.CheckResult(status=results.BROKEN, detail=f"{self.kata_dir} is missing")
         problems = execute.syntax_errors(self.kata_dir)
@@ -259,8 +236,11 @@ class WarmChecker:
                 return results.CheckResult(status=results.BROKEN, detail="watch mode stopped")
             spares, self._idle = self._idle, []
             self._busy = spares
+            self._cancelled = False
         try:
-            return self._check(spares)
+            result = self._check(spares)
+            with self._lock:
+                return None if self._cancelled else result
         finally:
             with self._lock:
                 self._busy = []
@@ -275,7 +255,17 @@ class WarmChecker:
     def _recycle(self, used: list[Spare]) -> None:
         for spare in used:
             spare.discard()
+        if any(spare.killed for spare in used):  # killed mid-check: its PostgreSQL schema was never dropped
+            processes.sweep_schemas(self.ws.checks_dir)
         self._fill()
+
+    def cancel(self) -> None:
+        """Stop the running check at once (a save made it stale): run() returns None."""
+        with self._lock:
+            spares = list(self._busy)
+            self._cancelled = bool(spares)
+        for spare in spares:
+            spare.kill()
 
     def _check(self, spares: list[Spare]) -> results.CheckResult:
         args = self.args
@@ -304,13 +294,15 @@ class WarmChecker:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            spares, self._idle = self._idle + self._busy, []
+            busy, spares, self._idle = list(self._busy), self._idle + self._busy, []
             recyclers = list(self._recyclers)
         for spare in spares:
             spare.discard()
+        if any(spare.killed for spare in busy):  # a check stopped mid-run (watch quit or killed meanwhile)
+            processes.sweep_schemas(self.ws.checks_dir)
         for recycler in recyclers:  # the spares of the last check are being cleared up: let that finish
             recycler.join(timeout=10)
-        shutil.rmtree(self.pycache, ignore_errors=True)
+        processes.remove(self.pycache)
 
 
 # --- The spare's side: python -m runner.worker ---------------------------------------------
@@ -334,6 +326,9 @@ def _forget_compiled(kata_dir: Path) -> None:
 
 def serve() -> None:
     """Warm up, wait for the check, run it, exit."""
+    from runner import lifeline  # importing it starts it: only here, in the spare
+
+    lifeline.start()  # the watcher gone (killed, its terminal closed), the spare and its check end
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the watcher decides when a spare stops
     config = json.loads(os.environ[CONFIG_VARIABLE])

@@ -17,12 +17,14 @@ format), and the summary names and skips it.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from implicit_io.text import plural
 from runner import progress
 from runner.catalogue import Kata
 from runner.render import Style
@@ -98,14 +100,14 @@ def render_report(report: dict, style: Style) -> str:
             + style.dim(title)
         )
     done = sum(item["status"] in FINISHED for item in report["katas"])
-    rows += ["", f"{done} of {len(report['katas'])} katas finished."]
+    rows += ["", f"{done} of {plural(len(report['katas']), 'kata')} finished."]
     return "\n".join(rows)
 
 
 def _number(value: object, where: str, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ReportError(f"damaged: {where} is not a number")
 
 
@@ -218,7 +220,7 @@ def _median(values: Sequence[float]) -> float | None:
 def render_summary(summary: Summary, style: Style) -> str:
     out = []
     if summary.learners:
-        out.append(style.strong(f"{summary.learners} learner report(s)"))
+        out.append(style.strong(plural(summary.learners, "learner report")))
         out.append("")
         out.append(
             f"{'kata':<6}{'passed':>8}{'caught up':>11}{'on it':>7}{'stuck':>7}"
@@ -244,19 +246,20 @@ def render_summary(summary: Summary, style: Style) -> str:
             out.append(
                 style.strong(
                     f"Most learners are on kata {worst.number}, {worst.title}: {worst.on_it} of {summary.learners}"
-                    f" ({worst.stuck} of them have checked it without passing)."
+                    f" ({worst.stuck} of them {'has' if worst.stuck == 1 else 'have'} checked it without passing)."
                 )
             )
         needed = summary.hints_needed()
         if needed:
             out.append("Hints needed most:")
             for row, level, count in needed:
-                out.append(f"  kata {row.number} hint {level} of {row.hints_total}: {count} of {row.learners} learners")
+                learners = plural(row.learners, "learner")
+                out.append(f"  kata {row.number} hint {level} of {row.hints_total}: {count} of {learners}")
         else:
             out.append("No hints were needed.")
     else:
         out.append("No report could be read.")
     if summary.skipped:
-        out += ["", style.bad(f"Skipped {len(summary.skipped)} file(s):")]
+        out += ["", style.bad(f"Skipped {plural(len(summary.skipped), 'file')}:")]
         out += [f"  {name}: {reason}" for name, reason in summary.skipped]
     return "\n".join(out)

@@ -20,6 +20,41 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # its own, which set KATAS_CHECK_PROCESSES themselves.
 os.environ.setdefault("KATAS_CHECK_PROCESSES", "1")
 
+# `nox -s tests` runs the suite four times: SQLite and PostgreSQL, SQLAlchemy 2.0 and 2.1 (the leg is
+# "sqlite-2.0" ...). What tests the runner alone, whatever the database and SQLAlchemy, runs on one leg
+# (`one_leg`), what depends on the database but not on SQLAlchemy's line on the 2.0 legs (`per_database`):
+# 2.0 is the line every supported Python has. Run by hand (no leg), everything runs.
+LEG = os.environ.get("KATAS_TESTS_LEG", "")
+FIRST_LEG = "sqlite-2.0"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"one_leg: tests the runner alone; runs on the {FIRST_LEG} leg only")
+    config.addinivalue_line("markers", "per_database: the same on both SQLAlchemy lines; runs on the 2.0 legs only")
+
+
+def left_to_other_legs(item: pytest.Item, leg: str) -> bool:
+    if not leg:
+        return False
+    line = leg.rsplit("-", 1)[-1]
+    return bool(
+        (item.get_closest_marker("one_leg") and leg != FIRST_LEG)
+        or (item.get_closest_marker("per_database") and line != "2.0")
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    elsewhere = [item for item in items if left_to_other_legs(item, LEG)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if not left_to_other_legs(item, LEG)]
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if LEG and LEG != FIRST_LEG:  # (under xdist the workers deselect: say why here, once)
+        where = f"the {FIRST_LEG} leg" + ("" if LEG.endswith("2.0") else ", and per_database ones on the 2.0 legs")
+        terminalreporter.write_line(f"leg {LEG}: the tests marked one_leg ran on {where} (tests/conftest.py)")
+
 
 @pytest.fixture
 def fixture_ws(tmp_path: Path) -> Workspace:

@@ -11,10 +11,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from runner import execute
+from runner import execute, processes
 from runner.catalogue import Kata, load_catalogue
 from runner.results import CheckResult
 from runner.workspace import Workspace
+from tests import forkserver
 
 WS = Workspace.locate()
 KATAS = load_catalogue(WS)
@@ -55,7 +56,26 @@ def apply_edits(folder: Path, edits: list[dict]) -> None:
 
 
 def check(kata: Kata, folder: Path) -> CheckResult:
-    return execute.run_checks(WS, kata, kata_dir=folder)
+    """The verdict, as the runner gives it; one pytest process is started warm (tests/forkserver.py)."""
+    launch = forkserver.launcher() if execute.check_shares() == 1 else processes.Child
+    return execute.run_checks(WS, kata, kata_dir=folder, launch=launch)
+
+
+def per_row_shown(result: CheckResult) -> list[dict]:
+    """Every "query per row" the learner is shown: under a failing query budget, or in the review of a pass."""
+    shown = [found for s in result.scenarios if s.failure for found in s.failure.get("per_row", [])]
+    if result.passed:
+        shown += [operation for operation in (result.review or {}).get("operations", []) if operation.get("grows")]
+    return shown
+
+
+def lines_sending(folder: Path, operations: list[dict]) -> list[str]:
+    """The lines of the learner's code that sent the repeated statements, as "file:line: source"."""
+    found = {(f["file"], f["line"]) for operation in operations for f in operation.get("per_row", [])}
+    return [
+        f"{file}:{line}: {(folder / file).read_text(encoding='utf-8').splitlines()[line - 1].strip()}"
+        for file, line in sorted(found)
+    ]
 
 
 def summary(result: CheckResult) -> str:

@@ -9,6 +9,9 @@ import pytest
 
 from tests.conftest import run_cli
 
+# These run checks on the leg's database, the same on both SQLAlchemy lines: the 2.0 legs run them (tests/conftest.py).
+pytestmark = pytest.mark.per_database
+
 
 def test_unknown_kata_is_a_usage_error(fixture_ws):
     proc = run_cli(fixture_ws, "check", "42")
@@ -252,3 +255,52 @@ def test_overwriting_asks_first_and_never_guesses_without_a_terminal(monkeypatch
         monkeypatch.setattr("builtins.input", lambda prompt, answer=answer: answer)
         assert confirmed(False, "catch-up", "Apply?") is expected, answer
     assert "Nothing changed." in capsys.readouterr().out
+
+
+def test_the_fix_is_the_last_hint_and_the_hints_follow_the_failure(fixture_ws):
+    """A failing check shows What, Where, Why and the Rule; the literal fix waits at the end of the hints."""
+    out = run_cli(fixture_ws, "check", "01").stdout
+    assert "Why:" in out and "Rule:" in out and "Fix:" not in out
+    assert "selectinload(Shelf.books)" not in out
+    assert "hint (the last one is the fix itself)" in out
+    last = json.loads((fixture_ws.state_dir / "last" / "01-shelf.json").read_text())
+    assert last["failing"] == ["The shelf lists its books' titles"]
+    assert "failures" not in fixture_ws.state_file.read_text()  # not in the progress file
+    hints = run_cli(fixture_ws, "hint", "01", "--all").stdout
+    assert "Hint 1 of 4" in hints and "first hint: a nudge" in hints
+    assert "Hint 4 of 4" in hints and "The fix for the failure your last check showed" in hints
+    assert ".options(selectinload(Shelf.books))" in hints and "katas/01-shelf/app/service.py:7" in hints
+    # The crash fixed, a wrong value left: the hints leave the crash behind.
+    service = fixture_ws.katas_dir / "01-shelf" / "app" / "service.py"
+    service.write_text("async def titles(session, shelf_id):\n    return []\n")
+    run_cli(fixture_ws, "check", "01")
+    hint = run_cli(fixture_ws, "hint", "01").stdout
+    assert "The crash is behind you" in hint and "The shelf should list A and B." in hint, hint
+    assert "nudge" not in hint and "Hint 1 of" in hint
+
+
+def test_a_facilitator_shows_the_fix_to_the_room(fixture_ws):
+    out = run_cli(fixture_ws, "check", "01", env={"KATAS_SHOW_FIX": "1"}).stdout
+    assert "Fix:" in out and ".options(selectinload(Shelf.books))" in out
+    assert "the last one is the fix itself" not in out
+
+
+@pytest.mark.parametrize(
+    "file, source, words",
+    [
+        (
+            "app/service.py",
+            "async def titles(session, shelf_id):\n    raise KeyboardInterrupt\n",
+            "KeyboardInterrupt is what Ctrl-C raises",
+        ),
+        ("app/service.py", "import sys\nsys.exit(0)\n", "it stopped the process that loads your code"),
+        ("app/models.py", "import sys\nsys.exit(0)\n", "it stopped the process that loads your code"),
+    ],
+    ids=["keyboard-interrupt-in-a-function", "sys-exit-at-import", "sys-exit-in-the-conftests-import"],
+)
+def test_code_that_stops_the_run_is_told_why(fixture_ws, file, source, words):
+    (fixture_ws.katas_dir / "01-shelf" / file).write_text(source)
+    proc = run_cli(fixture_ws, "check", "01")
+    assert proc.returncode == 1
+    assert "Why:" in proc.stdout and words in proc.stdout, proc.stdout
+    assert f"katas/01-shelf/{file}:2" in proc.stdout

@@ -8,6 +8,9 @@ from runner import progress, render, results
 from runner.catalogue import CatalogueError, Kata, next_after, parse_kata, resolve, title_from_readme
 from runner.explain import assertion_message
 
+# The runner alone, whatever the database and SQLAlchemy: one leg of `nox -s tests` runs these (tests/conftest.py).
+pytestmark = pytest.mark.one_leg
+
 KATAS = [
     Kata(id="01-command-center", number="01", slug="command-center", title="One", hints=("a", "b", "c")),
     Kata(id="02-job-status", number="02", slug="job-status", title="Two"),
@@ -89,3 +92,32 @@ def test_render_without_colour_has_no_escape_codes():
 def test_render_falls_back_to_ascii():
     style = render.Style(unicode=False)
     assert style.tick == "ok" and style.cross.strip() == "x"
+
+
+class _Marked:
+    """A collected test with these markers, as `left_to_other_legs` sees it."""
+
+    def __init__(self, *marks: str):
+        self.marks = marks
+
+    def get_closest_marker(self, name: str):
+        return name if name in self.marks else None
+
+
+LEGS = ["sqlite-2.0", "postgresql-2.0", "sqlite-2.1", "postgresql-2.1"]
+
+
+@pytest.mark.parametrize(
+    ("marks", "runs_on"),
+    [
+        ((), LEGS),
+        (("one_leg",), ["sqlite-2.0"]),
+        (("per_database",), ["sqlite-2.0", "postgresql-2.0"]),
+    ],
+    ids=["unmarked", "one_leg", "per_database"],
+)
+def test_each_test_runs_on_the_legs_its_marker_names(marks, runs_on):
+    from tests.conftest import left_to_other_legs
+
+    assert [leg for leg in LEGS if not left_to_other_legs(_Marked(*marks), leg)] == runs_on
+    assert not left_to_other_legs(_Marked(*marks), "")  # run by hand: everything runs

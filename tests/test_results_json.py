@@ -15,6 +15,9 @@ import pytest
 from runner import results_json
 from tests.conftest import run_cli
 
+# The runner alone, whatever the database and SQLAlchemy: one leg of `nox -s tests` runs these (tests/conftest.py).
+pytestmark = pytest.mark.one_leg
+
 SERVICE = "app/service.py"
 
 
@@ -153,3 +156,37 @@ def test_the_interfaces_own_example_passes_the_shape_check():
     }
     assert results_json.validate(example) == []
     assert results_json.validate([]) == ["the document is not a JSON object"]
+
+
+def test_code_that_exits_at_import_is_an_error_that_says_why(fixture_ws):
+    (fixture_ws.katas_dir / "01-shelf" / SERVICE).write_text("import sys\nsys.exit(0)\n")
+    proc, doc = check_json(fixture_ws, "01")
+    assert proc.returncode == 1 and doc["status"] == "error"
+    assert not doc["message"].rstrip().endswith(":"), doc["message"]
+    assert "Why:   sys.exit() raises SystemExit" in doc["message"]
+    assert "katas/01-shelf/app/service.py:2" in doc["message"]
+
+
+def test_the_json_message_keeps_the_fix_for_the_hints(fixture_ws):
+    _, doc = check_json(fixture_ws, "01")
+    [test] = doc["tests"]
+    assert "Why:" in test["message"] and "Fix:" not in test["message"]
+    _, doc = check_json_env(fixture_ws, {"KATAS_SHOW_FIX": "1"}, "01")
+    assert "Fix:" in doc["tests"][0]["message"]
+
+
+def check_json_env(ws, env, *args):
+    proc = run_cli(ws, "check", *args, "--json", env=env)
+    doc = json.loads(proc.stdout)
+    assert results_json.validate(doc) == [], doc
+    return proc, doc
+
+
+def test_a_keyboard_interrupt_in_your_code_names_its_check_and_why(fixture_ws):
+    (fixture_ws.katas_dir / "01-shelf" / SERVICE).write_text(
+        "async def titles(session, shelf_id):\n    raise KeyboardInterrupt\n"
+    )
+    _, doc = check_json(fixture_ws, "01")
+    [test] = doc["tests"]
+    assert test["name"] == "The shelf lists its books' titles" and test["status"] == "error"
+    assert "Why:   KeyboardInterrupt is what Ctrl-C raises" in test["message"]

@@ -469,12 +469,247 @@ def test_kata_05_table(starts: str, variant: str, tmp_path: Path) -> None:
         assert not re.search(r"\d", figures), f"{variant}: {figures!r} quotes a figure this test does not read"
 
 
+# --- Kata 06: the desk's three pages, 5 items and 50 --------------------------------------------
+
+PAGE_SIZES = (5, 50)
+DESK_PAGES = ("the queue", "a ticket's page", "a customer's page")
+KATA_06_ROWS = {
+    "the reference": SOLUTION,
+    "`selectinload` for every hop": "selectinload-every-hop",
+    "`session.get(Ticket, id, options=DETAIL)`": "options-on-get",
+    '`raiseload("*")` with the options': "raiseload-the-rest",
+    '`lazy="selectin"` where every page reads it': "lazy-selectin-where-every-page-reads-it",
+    "the response built in the repository": "build-the-response-in-the-repository",
+    '`lazy="selectin"` on every relationship': "lazy-selectin-on-every-relationship",
+    '`await session.refresh(ticket, ["customer", "assignee"])` per ticket': "refresh-each-ticket",
+    "`TicketDetail.model_validate` in `session.run_sync()`": "validate-in-run-sync",
+}
+
+
+async def seed_desk(engine: AsyncEngine, models, size: int) -> dict[str, str]:
+    """Each page at ``size`` items: ``size`` open tickets (two replies each), a ticket with ``size``
+    replies, a customer with ``size`` tickets; every assignee and reply author an agent of their own."""
+    rows: dict[str, list[dict]] = {"agents": [], "customers": [], "tickets": [], "replies": []}
+
+    def new(table: str, **values) -> int:
+        rows[table].append({"id": len(rows[table]) + 1, **values})
+        return len(rows[table])
+
+    def agent() -> int:
+        number = len(rows["agents"]) + 1
+        return new("agents", name=f"Agent {number}", email=f"agent{number}@desk.example")
+
+    def ticket(customer_id: int, status: str, replies: int) -> int:
+        opened = datetime(2026, 3, 2, 8) + timedelta(minutes=len(rows["tickets"]))
+        ticket_id = new("tickets", customer_id=customer_id, assignee_id=agent(), subject="Help", description="",
+                        status=status, opened_at=opened)  # fmt: skip
+        for n in range(replies):
+            new("replies", ticket_id=ticket_id, author_id=agent(), body="", sent_at=opened + timedelta(minutes=n + 1))
+        return ticket_id
+
+    for _ in range(size):
+        ticket(new("customers", name="Customer", plan="team"), "open", 2)
+    thread = ticket(new("customers", name="Customer", plan="team"), "pending", size)
+    owner = new("customers", name="Customer", plan="team")
+    for _ in range(size):
+        ticket(owner, "solved", 1)
+    async with engine.begin() as conn:
+        for model in (models.Agent, models.Customer, models.Ticket, models.Reply):
+            await conn.execute(insert(model), rows[model.__tablename__])
+    urls = ["/api/tickets", f"/api/tickets/{thread}", f"/api/customers/{owner}/tickets"]
+    return dict(zip(DESK_PAGES, urls, strict=True))
+
+
+def desk_pages(variant: str, tmp_path: Path) -> dict[str, list[tuple[int, int]]]:
+    """Per page, for each size in PAGE_SIZES: (statements its request sent, replies it loaded)."""
+    import httpx
+    from sqlalchemy import event
+
+    seen: dict[str, list[tuple[int, int]]] = {page: [] for page in DESK_PAGES}
+    replies = [0]  # the Reply objects the request under measure loaded
+
+    def count_replies(target, context) -> None:
+        replies[0] += type(target).__name__ == "Reply"
+
+    with kata_code("06", variant, tmp_path) as app:
+        models, db = app("app.models"), app("app.db")
+
+        async def measure(size: int) -> None:
+            async with database(models.Base.metadata, tmp_path) as (engine, statements):
+                pages = await seed_desk(engine, models, size)
+                web = app("app.main").create_app()
+                sessions = db.make_sessionmaker(engine)
+
+                async def session():
+                    async with sessions() as s:
+                        yield s
+
+                web.dependency_overrides[db.get_session] = session
+                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://t") as client:
+                    for page, url in pages.items():
+                        statements.clear()
+                        replies[0] = 0
+                        response = await client.get(url)
+                        assert response.status_code == 200, f"{variant}, {page}: {response.text[:300]}"
+                        seen[page].append((len(statements), replies[0]))
+
+        event.listen(models.Base, "load", count_replies, propagate=True)
+        for size in PAGE_SIZES:
+            asyncio.run(measure(size))
+    return seen
+
+
+@pytest.mark.parametrize(("starts", "variant"), list(KATA_06_ROWS.items()), ids=list(KATA_06_ROWS.values()))
+def test_kata_06_table(starts: str, variant: str, tmp_path: Path) -> None:
+    cells = row(table("06"), starts)
+    seen = desk_pages(variant, tmp_path)
+    for page in DESK_PAGES:
+        counts = " / ".join(str(statements) for statements, _ in seen[page])
+        assert cells[page] == counts, f"{variant}: {page} sends {counts} statements; SOLUTION.md says {cells[page]!r}"
+    loaded = " / ".join(str(replies) for _, replies in seen["the queue"])
+    assert cells["replies the queue loads"] == loaded, f"{variant}: the queue loads {loaded} replies"
+    verdict = ({v["name"]: v["verdict"] for v in variants(KATA["06"])} | {SOLUTION: "pass"})[variant]
+    assert cells["checks"] == verdict, f"{variant}: the checks say {verdict!r}, SOLUTION.md {cells['checks']!r}"
+
+
+def test_kata_06_prose(tmp_path: Path) -> None:
+    text = said("06")
+    solution = desk_pages(SOLUTION, tmp_path)
+    assert [n for n, _ in solution["the queue"]] == [1, 1] and [n for n, _ in solution["a ticket's page"]] == [2, 2]
+    assert "The queue costs one statement and a ticket's page two, whether the page has 5 items or 50" in text
+    grown = PAGE_SIZES[1] - PAGE_SIZES[0]
+    refresh = [n for n, _ in desk_pages("refresh-each-ticket", tmp_path)["the queue"]]
+    assert refresh[1] - refresh[0] == 3 * grown and "right values, three statements per ticket" in text
+    # Every reply has an author of its own, whom the session does not hold yet.
+    in_run_sync = [n for n, _ in desk_pages("validate-in-run-sync", tmp_path)["a ticket's page"]]
+    assert in_run_sync[1] - in_run_sync[0] == grown and "one statement per reply author" in text
+
+
+# --- Kata 07: an import with duplicates, 10 rows and 40 ------------------------------------------
+
+IMPORT_SIZES = (10, 40)
+KATA_07_ROWS = {
+    "a SAVEPOINT around each INSERT": SOLUTION,
+    "the savepoint as an object": "savepoint-object",
+    "the file's duplicates looked up in one query": "look-up-the-file-in-one-query",
+    "`INSERT ... ON CONFLICT DO NOTHING RETURNING`": "insert-on-conflict-do-nothing",
+    "a SELECT before each INSERT": "select-before-each-insert",
+    "a commit per row": "commit-each-row",
+    "the audience's values taken first": "capture-the-name-first",
+    "a refresh of the audience after the rollback": "re-query-after-the-rollback",
+    "the starting code": "starting-code",
+}
+DERIVED["starting-code"] = lambda: {"name": "starting-code", "base": "start", "edit": []}
+DERIVED["solution-on-the-sqlite-driver-alone"] = lambda: {  # app/db.py without SQLAlchemy's BEGIN on SQLite
+    "name": "solution-on-the-sqlite-driver-alone",
+    "base": "solution",
+    "edit": [{"file": "app/db.py", "find": 'sync_engine.dialect.name == "sqlite" and', "replace": "False and"}],
+}
+
+
+def contact_rows(size: int, duplicates: bool) -> tuple[list[dict], set[str]]:
+    """A file of ``size`` rows: with duplicates, two held contacts (shouted) and a repeat among them."""
+    new = [{"email": f"new-{n}@example.org", "name": f"New {n}"} for n in range(size - 3 * duplicates)]
+    if duplicates:
+        again = [{"email": f" HELD-{n}@EXAMPLE.ORG", "name": "Held again"} for n in (1, 2)]
+        new = [*new[:2], again[0], *new[2:-2], {"email": new[1]["email"].upper(), "name": "Twice"}, again[1], *new[-2:]]
+    return new, {row["email"] for row in new if row["email"].startswith("new-")}
+
+
+def contact_import(variant: str, tmp_path: Path) -> dict:
+    """Kata 07's service, called as its route calls it: what an import and a dry run keep, and what they send."""
+    seen: dict = {"selects": [], "kinds": []}
+    with kata_code("07", variant, tmp_path) as app:
+        models, db, schemas = app("app.models"), app("app.db"), app("app.schemas")
+        service = app("app.services.contacts")
+
+        async def run(size: int, duplicates: bool, dry_run: bool) -> tuple[str, list[str]]:
+            async with database(models.Base.metadata, tmp_path) as (engine, statements):
+                db.with_sqlite_transactions(engine)  # the app's engine settings
+                await engine.dispose()  # every connection from now on made with them
+                held = {f"held-{n}@example.org" for n in range(1, 6)}
+                async with engine.begin() as conn:
+                    await conn.execute(insert(models.Audience), [{"id": 1, "name": "Spring", "sender_email": "n@x"}])
+                    held_rows = [{"audience_id": 1, "email": e, "name": e} for e in held]
+                    await conn.execute(insert(models.Contact), held_rows)
+                rows, new = contact_rows(size, duplicates)
+                statements.clear()
+                try:
+                    async with db.make_sessionmaker(engine)() as session:
+                        await service.ContactService(session).import_contacts(
+                            1, [schemas.ContactIn(**row) for row in rows], dry_run=dry_run
+                        )
+                    outcome = None
+                except Exception as error:
+                    if not is_missing_greenlet(error):
+                        raise
+                    outcome = "MissingGreenlet"
+                sent = [statement.split(None, 1)[0].upper() for statement in statements]
+                async with engine.connect() as conn:
+                    stored = set((await conn.execute(text("SELECT email FROM contacts"))).scalars()) - held
+                if outcome is None and dry_run:
+                    outcome = "stores nothing" if not stored else "stores rows"
+                elif outcome is None:
+                    outcome = "every new row kept" if stored == new else "rows lost"
+                return outcome, [kind for kind in sent if kind != "BEGIN"]  # BEGIN: SQLite's recipe only
+
+        for size in IMPORT_SIZES:
+            outcome, sent = asyncio.run(run(size, duplicates=True, dry_run=False))
+            seen["import"] = outcome
+            seen["selects"].append(None if outcome == "MissingGreenlet" else sent.count("SELECT"))
+            seen.setdefault("sent", []).append(sent)
+            seen["kinds"].append(asyncio.run(run(size, duplicates=False, dry_run=False))[1])
+        seen["dry run"] = asyncio.run(run(IMPORT_SIZES[0], duplicates=True, dry_run=True))[0]
+    # What one more new row costs: every kind of statement sent once more per row, in the order sent.
+    grown = IMPORT_SIZES[1] - IMPORT_SIZES[0]
+    small, large = seen["kinds"]
+    seen["per new row"] = [kind for kind in dict.fromkeys(large) if large.count(kind) - small.count(kind) == grown]
+    return seen
+
+
+@pytest.mark.parametrize(("starts", "variant"), list(KATA_07_ROWS.items()), ids=list(KATA_07_ROWS.values()))
+def test_kata_07_table(starts: str, variant: str, tmp_path: Path) -> None:
+    cells = row(table("07"), starts)
+    seen = contact_import(variant, tmp_path)
+    assert cells["an import with duplicates"] == seen["import"], f"{variant}: {seen}"
+    assert cells["its dry run"] == seen["dry run"], f"{variant}: {seen}"
+    quoted, (small, large) = cells["SELECTs, 10 vs 40 rows"], seen["selects"]
+    if small is None:
+        assert quoted == "", f"{variant} fails before its SELECTs can be counted; SOLUTION.md says {quoted!r}"
+    elif quoted == "grows with the rows":
+        assert large > small, f"{variant}: {seen['selects']}"
+    else:
+        assert quoted == f"{small} vs {large}", f"{variant}: {small} vs {large} SELECTs; SOLUTION.md: {quoted!r}"
+    per_row = ", ".join(seen["per new row"])
+    assert cells["per new row"] == per_row, f"{variant}: {per_row} per new row; SOLUTION.md: {cells['per new row']!r}"
+
+
+def test_kata_07_prose(tmp_path: Path) -> None:
+    text = said("07")
+    solution, start = contact_import(SOLUTION, tmp_path), contact_import("starting-code", tmp_path)
+    assert solution["per new row"] == ["SAVEPOINT", "INSERT", "RELEASE"] and start["per new row"] == ["INSERT"]
+    # ROLLBACK TO SAVEPOINT, once per duplicate
+    assert all(sent.count("ROLLBACK") == 3 for sent in solution["sent"]), solution["sent"]
+    assert solution["selects"][0] == solution["selects"][1]
+    assert (
+        "The price is two statements more per row (`SAVEPOINT` and `RELEASE`, or `ROLLBACK TO SAVEPOINT` for a "
+        "duplicate), and no more SELECTs however long the file." in text
+    )
+    from tests.databases import on_postgresql
+
+    alone = contact_import("solution-on-the-sqlite-driver-alone", tmp_path)["dry run"]
+    assert alone == ("stores nothing" if on_postgresql() else "stores rows"), alone
+    assert "without it, a dry run on SQLite stores rows" in text
+
+
 # --- No table quotes a figure nothing measures ---------------------------------------------------
 
 MEASURED = {  # kata -> (the rows measured above, the column of figures)
     "01": (KATA_01_ROWS, "statements"),
     "02": (KATA_02_ROWS, "statements"),
     "05": (KATA_05_ROWS, "statements, 10 vs 50 items"),
+    "06": (KATA_06_ROWS, "the queue"),
+    "07": (KATA_07_ROWS, "SELECTs, 10 vs 40 rows"),
 }
 FIGURE_RE = re.compile(r"\d|\b(INSERT|SELECT|UPDATE|constant|grows|fewer|more)\b")
 

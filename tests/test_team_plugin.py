@@ -5,8 +5,11 @@ The sample's suite runs in a pytest of its own, as a team runs it: once without
 the plugin and once with it. The outcomes must be the same test for test (the
 plugin changes nothing); with it, every implicit-IO failure is explained (read
 here from the plugin's JSON, shown in the failure report as a section), and the
-review names the failure a passing test's fallback hid and the call that queries
-once per row. On PostgreSQL too, when KATAS_DATABASE_URL names one.
+review names the failure a passing test's fallback hid and the calls that query
+once per row (the statement, and the line that sent it), and nothing else: a
+commit then a refresh is one call, pages behind one shared decorator are calls
+of their own, an eager load's extra SELECTs are no growth. On PostgreSQL too,
+when KATAS_DATABASE_URL names one.
 """
 
 from __future__ import annotations
@@ -94,13 +97,17 @@ def test_the_plugin_changes_no_outcome(database, tmp):
     assert with_plugin == without
     assert nothing == []  # not loaded, not recording
     assert {name for name, outcome in without.items() if outcome == "failed"} == set(EXPECTED) | {
-        "test_async_bugs.py::test_plain_assertion_failure"
+        "test_async_bugs.py::test_plain_assertion_failure",
+        "test_calls.py::test_shelf_within_its_query_budget",
     }
     assert {name for name, outcome in without.items() if outcome == "passed"} == {
         "test_passing.py::test_title_with_author_falls_back",
         "test_passing.py::test_review_totals",
         "test_passing.py::test_catalogue_fixed",
         "test_sync_sessions.py::test_sync_review_counts",
+        "test_calls.py::test_retitle_reads_the_row_back",
+        "test_calls.py::test_staff_pages",
+        "test_calls.py::test_shelf",
     }
 
 
@@ -127,18 +134,85 @@ def test_every_kind_is_explained(database, tmp):
     assert "While: FastAPI serialised the response of read_book() to BookOut" in output
 
 
+def line_of(path: str, text: str, within: str = "") -> int:
+    """The line of the sample's file that holds ``text``, the first after the line holding ``within``."""
+    lines = (SAMPLE / path).read_text().splitlines()
+    start = next(n for n, source in enumerate(lines) if within in source)
+    return next(n for n, source in enumerate(lines[start:], start + 1) if text in source)
+
+
 @pytest.mark.parametrize("database", DATABASES)
 def test_the_review_of_passing_tests(database, tmp):
     _, output, documents = run_sample(database, True, tmp)
     reviews = {d["test"].split("/", 1)[-1]: d["review"] for d in documents if "review" in d}
     hidden = reviews["test_passing.py::test_title_with_author_falls_back"]["swallowed"]
     assert [(h["attribute"]["key"], h["caught_at"]["source"]) for h in hidden] == [("author", "except Exception:")]
-    [grows] = [o for o in reviews["test_passing.py::test_review_totals"]["operations"] if o["grows"]]
-    assert grows["function"] == "review_totals"
     assert not any(
         r["swallowed"] for n, r in reviews.items() if n != "test_passing.py::test_title_with_author_falls_back"
     )
-    review = output.split("implicit IO review", 1)[1].split("short test summary info")[0]
+    review = output.split("= implicit IO review =", 1)[1].split("short test summary info")[0]
     assert "Hidden: reading Book.author on Book(id=1) failed" in review
+    assert "test_sync_summary" not in review and "test_shelf_within_its_query_budget" not in review  # they fail
+    assert " 1 statements" not in output and " 1 queries" not in output and " 1 rows" not in output
+
+
+def grows(review: dict) -> dict[str, list[tuple]]:
+    """function -> (SQL, file, line, counts) of each SELECT it repeated once per row."""
+    return {
+        o["function"]: [(f["sql"], f["file"], f["line"], [c[:2] for c in f["counts"]]) for f in o["per_row"]]
+        for o in review["operations"]
+        if o["grows"]
+    }
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_query_per_row_is_named_with_its_statement_and_line(database, tmp):
+    _, output, documents = run_sample(database, True, tmp)
+    reviews = {d["test"].split("/", 1)[-1]: d["review"] for d in documents if "review" in d}
+    # An awaited lazy load per book, 2 books then 8: a statement per book, each with its own key.
+    [(sql, file, line, counts)] = grows(reviews["test_passing.py::test_review_totals"])["review_totals"]
+    assert sql.startswith("SELECT ") and sql.endswith("FROM reviews WHERE ? = reviews.book_id ORDER BY reviews.id")
+    assert (file, line, counts) == ("bookshop/services.py", line_of(file, "awaitable_attrs.reviews"), [[8, 8]])
+    # The same in sync code, where a lazy load works: still a query per book.
+    [(_, file, line, counts)] = grows(reviews["test_sync_sessions.py::test_sync_review_counts"])["sync_review_counts"]
+    sync_line = line_of(file, "sum(len(book.reviews)", within="def sync_review_counts")
+    assert (file, line, counts) == ("bookshop/services.py", sync_line, [[3, 3]])
+    # One count per book, each in a session (a connection checkout) of its own: one call, ten times the same SELECT.
+    [(sql, file, line, counts)] = grows(reviews["test_calls.py::test_shelf"])["shelf"]
+    assert sql.startswith("SELECT count(*)") and sql.endswith("FROM reviews WHERE reviews.book_id = ?")
+    assert (file, line, counts) == (
+        "bookshop/services.py",
+        line_of(file, "return await session.scalar(select(func.count"),
+        [[10, 10]],
+    )
+
+    review = output.split("= implicit IO review =", 1)[1].split("short test summary info")[0]
+    shelf = f"bookshop/services.py:{line_of(file, 'return await session.scalar(select(func.count')} in review_count()"
+    assert "Grows:  shelf() (bookshop/services.py:" in review and f"{shelf}: 10 times in one call" in review
+    assert "SELECT … FROM reviews WHERE reviews.book_id = ?" in review
     assert "Grows:  review_totals() (bookshop/services.py:" in review
-    assert "test_sync_review_counts" not in review  # sync lazy loads work: nothing to say
+    assert "Grows:  sync_review_counts() (bookshop/services.py:" in review
+    # The failing query budget is not in the review, but its own report names the query it repeated.
+    budget = output.split("test_shelf_within_its_query_budget ___", 1)[1].split("= implicit IO review =")[0]
+    assert "- implicit IO review -" in budget and "Per row: shelf() (bookshop/services.py:" in budget
+    assert f"{shelf}: 10 times in one call" in budget
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_no_growth_where_the_work_is_the_same_for_every_row(database, tmp):
+    _, output, documents = run_sample(database, True, tmp)
+    reviews = {d["test"].split("/", 1)[-1]: d["review"] for d in documents if "review" in d}
+    # A commit then a refresh (the connection goes back to the pool between them): one call, not two.
+    [retitle] = reviews["test_calls.py::test_retitle_reads_the_row_back"]["operations"]
+    assert (retitle["function"], len(retitle["calls"]), retitle["grows"]) == ("retitle", 1, False)
+    # Two pages behind one shared decorator: each page is a call of its own, not the decorator's wrapper;
+    # the list's two eager loads are the same two SELECTs for 2 books as for 14: flat, not growth.
+    pages = {o["function"]: o for o in reviews["test_calls.py::test_staff_pages"]["operations"]}
+    assert set(pages) == {"author_count", "author_list"}
+    assert [queries for _, queries in pages["author_count"]["calls"]] == [1, 1]
+    assert [queries for _, queries in pages["author_list"]["calls"]] == [3, 3]
+    assert pages["author_list"]["flat"] and not any(o["grows"] for o in pages.values())
+    assert not grows(reviews["test_passing.py::test_catalogue_fixed"])
+    review = output.split("= implicit IO review =", 1)[1]
+    for name in ("retitle", "author_count", "author_list", "wrapper", "catalogue_lines_fixed"):
+        assert f"{name}()" not in review, name

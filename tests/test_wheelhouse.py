@@ -14,6 +14,9 @@ import pytest
 from runner import wheelhouse
 from tests.conftest import REPO
 
+# The runner alone, whatever the database and SQLAlchemy: one leg of `nox -s tests` runs these (tests/conftest.py).
+pytestmark = pytest.mark.one_leg
+
 BINARY = ("greenlet", "pydantic-core", "asyncpg", "sqlalchemy", "watchfiles")
 TARGETS = wheelhouse.targets()
 

@@ -11,6 +11,9 @@ from runner import state as state_io
 from runner.catalogue import Kata
 from tests.conftest import run_cli
 
+# The runner alone, whatever the database and SQLAlchemy: one leg of `nox -s tests` runs these (tests/conftest.py).
+pytestmark = pytest.mark.one_leg
+
 SERVICE = "app/service.py"
 KATAS = [
     Kata(id="01-a", number="01", slug="a", title="First", hints=("h1", "h2", "h3")),
@@ -118,8 +121,8 @@ def test_summary_names_and_skips_what_it_cannot_read(fixture_ws, tmp_path):
     proc = run_cli(fixture_ws, "summary", str(folder), str(tmp_path / "missing.json"))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "2 learner report(s)" in out and "Traceback" not in out + proc.stderr
-    assert "Skipped 6 file(s):" in out
+    assert "2 learner reports" in out and "Traceback" not in out + proc.stderr
+    assert "Skipped 6 files:" in out
     assert "cut.json: damaged: not valid JSON" in out
     assert "old.json: an older report format (version 0)" in out
     assert "new.json: a newer report format (version 7)" in out
@@ -198,7 +201,7 @@ def test_a_damaged_progress_file_keeps_its_intact_entries(fixture_ws):
     )
     proc = run_cli(fixture_ws, "progress")
     assert proc.returncode == 0
-    assert "damaged" in proc.stderr and "1 kata(s) that were intact are kept, 1 dropped" in proc.stderr
+    assert "damaged" in proc.stderr and "the intact entries of 1 kata are kept, 1 dropped" in proc.stderr
     assert "1 of 2 katas done." in proc.stdout
     assert (fixture_ws.state_dir / "state.json.damaged").is_file()
 

@@ -18,8 +18,11 @@ import re
 import shutil
 import socket
 import sys
+import time
 import uuid
 import weakref
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -28,7 +31,9 @@ from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import functions
 
 KATA_DIR = Path(os.environ.get("KATA_DIR", ".")).resolve()
 sys.path.insert(0, str(KATA_DIR))
@@ -94,6 +99,7 @@ POSTGRES: URL | None = None  # set at session start when the setting names Postg
 _admin: AsyncEngine | None = None
 _schema: str | None = None  # the running test's schema: every PostgreSQL connection opened now lands there
 _engines: weakref.WeakSet[Engine] | None = None  # every engine that connected during the running test
+_clock: DatabaseClock | None = None  # the running test's database clock, when it asked for one
 
 
 class StatementLog:
@@ -138,7 +144,9 @@ def _route(dialect, connection_record, cargs, cparams) -> None:
         return
     settings = dict(cparams.get("server_settings") or {})
     if _schema and settings.get("application_name") != ADMIN:
-        settings.update(search_path=_schema, application_name=_schema)
+        # pg_catalog named last: the check's now() in the schema is found before the built-in one.
+        path = f"{_schema}, pg_catalog" if _clock is not None else _schema
+        settings.update(search_path=path, application_name=_schema)
     cparams["server_settings"] = settings
     cparams.setdefault("timeout", CONNECT_TIMEOUT)  # asyncpg's own default waits 60 s
 
@@ -327,6 +335,7 @@ class RunEngine:
                 self.path = self.folder / f"kata-{self.files}.db"
                 self.engine = create_async_engine(f"sqlite+aiosqlite:///{self.path.as_posix()}")
                 event.listen(self.engine.sync_engine, "connect", _no_fsync)
+                event.listen(self.engine.sync_engine, "connect", _sqlite_clock)
         return self.engine
 
     def clear(self) -> None:
@@ -389,6 +398,90 @@ async def engine(_run_engine: RunEngine, sql: StatementLog) -> AsyncEngine:
                     await admin.close()  # and with it the advisory lock
         if leaked:
             raise LeakedConnection(leak_message(leaked, POSTGRES is not None))
+
+
+# --- A database clock the check sets --------------------------------------------------------
+
+CLOCK_START = datetime(2001, 2, 3, 4, 5, 6, 123456)  # naive UTC: the database's time when a check starts
+_now_compiled = False  # set once a check of this process used the clock: func.now() is now() on SQLite
+
+
+class DatabaseClock:
+    """The database's clock during one check: set back to CLOCK_START, and running from there.
+
+    What func.now() stamps (a server_default, an onupdate) reads it, on PostgreSQL through a now()
+    in the test's schema (found before pg_catalog's), on SQLite through a now() function the check
+    registers (func.now() compiles to it instead of CURRENT_TIMESTAMP, which reads the OS clock).
+    Like SQLite's clock and PostgreSQL's statement_timestamp(), one statement reads one time.
+
+    What it shows: a time Python computed (datetime.now()) is never a reading of it, and an UPDATE
+    stamps a later time than the INSERT before it, however soon after (SQLite's own clock ticks once
+    a second; PostgreSQL's now() is the time the transaction began).
+    """
+
+    def __init__(self) -> None:
+        self.origin = time.monotonic()
+        self.statement_time = CLOCK_START
+
+    def tick(self, *_) -> None:
+        """SQLite: a statement is about to run (before_cursor_execute); now() reads this time in it."""
+        self.statement_time = CLOCK_START + timedelta(seconds=time.monotonic() - self.origin)
+
+    def gave(self, value: object) -> bool:
+        """Whether a value read back from the database is a reading of this clock."""
+        if not isinstance(value, datetime):
+            return False
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        # A minute's slack: the server's clock and this process's may not start the same instant.
+        latest = CLOCK_START + timedelta(seconds=time.monotonic() - self.origin + 60)
+        return CLOCK_START <= value <= latest
+
+    def __str__(self) -> str:
+        return f"the database's clock (the checks set it back to {CLOCK_START:%Y-%m-%d %H:%M} UTC)"
+
+
+@compiles(functions.now, "sqlite")
+def _now_on_sqlite(element, compiler, **kw) -> str:
+    return "now()" if _now_compiled else compiler.visit_now_func(element, **kw)
+
+
+def _sqlite_clock(dbapi_connection, connection_record) -> None:
+    def now() -> str:
+        if _clock is None:  # a check that set no clock: the OS clock, as CURRENT_TIMESTAMP reads it
+            return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return _clock.statement_time.isoformat(" ", timespec="microseconds")
+
+    dbapi_connection.create_function("now", 0, now)
+
+
+@pytest_asyncio.fixture
+async def database_clock(engine: AsyncEngine) -> AsyncIterator[DatabaseClock]:
+    """func.now() on a clock the check sets (DatabaseClock). Ask for it before calling create_schema:
+    the tables' server defaults are bound to the clock when they are created."""
+    global _clock, _now_compiled
+    clock = DatabaseClock()
+    sqlite = engine.dialect.name == "sqlite"
+    _clock = clock
+    try:
+        if sqlite:
+            _now_compiled = True
+            event.listen(engine.sync_engine, "before_cursor_execute", clock.tick)
+        else:
+            async with engine.begin() as conn:
+                began = await conn.scalar(text("SELECT statement_timestamp()"))
+                await conn.execute(
+                    text(
+                        "CREATE FUNCTION now() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT timestamptz "
+                        f"'{CLOCK_START.isoformat()}+00' + (statement_timestamp() - timestamptz "
+                        f"'{began.isoformat()}') $$"
+                    )
+                )
+        yield clock
+    finally:
+        _clock = None
+        if sqlite:
+            event.remove(engine.sync_engine, "before_cursor_execute", clock.tick)
 
 
 @pytest.fixture(scope="session")

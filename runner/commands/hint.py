@@ -1,13 +1,12 @@
-"""hint: the next hint for a kata, from a nudge to nearly the answer."""
+"""hint: the next hint for a kata, from a nudge to the fix itself, for the failure your last check showed."""
 
 from __future__ import annotations
 
-from runner import progress, render
-from runner import state as state_io
+from runner import hints, progress, render
 from runner.commands import _common
 
 NAME = "hint"
-HELP = "show the next hint for a kata (--all: every hint)"
+HELP = "show the next hint for a kata, for the failure your last check showed (--all: every hint)"
 
 
 def configure(parser) -> None:
@@ -17,13 +16,8 @@ def configure(parser) -> None:
 
 def run(args, ws, style) -> int:
     _, kata = _common.kata(ws, args.kata)
-    state = _common.load_state(ws)
-    total = len(kata.hints)
-    if args.all:
-        revealed = total
-        state["katas"][kata.id] = {**progress.entry(state, kata.id), "hints": total}
-    else:
-        state, revealed = progress.record_hint(state, kata.id, total)
-    state_io.save(ws.state_file, state)
-    print(render.render_hint(kata, revealed, style, show_all=args.all))
+    shown = hints.reveal(ws, kata, ws.display(ws.katas_dir / kata.id), style, show_all=args.all)
+    if shown.new:  # the progress file counts the hints a learner needed (reports, the room's summary)
+        _common.record(ws, lambda s: progress.record_hint(s, kata.id, progress.entry(s, kata.id)["hints"] + 1)[0])
+    print(render.render_hint(kata, shown.tiers, shown.first, shown.revealed, style, about=shown.ladder.about))
     return 0

@@ -14,5 +14,6 @@ def configure(parser) -> None:
 
 
 def run(args, ws, style) -> int:
-    print(render.render_list(_common.katas(ws), _common.load_state(ws), style))
+    katas = _common.katas(ws)
+    print(render.render_list(katas, _common.view_state(ws, katas), style))
     return 0

@@ -25,11 +25,11 @@ def run(args, ws, style) -> int:
     if args.output and not args.json:
         raise _common.UsageError("--output writes the JSON report: add --json")
     katas = _common.katas(ws)
-    report = workshop.build_report(katas, _common.load_state(ws), time.time(), learner=args.name)
+    report = workshop.build_report(katas, _common.view_state(ws, katas), time.time(), learner=args.name)
     if not args.json:
         print(workshop.render_report(report, style))
         return 0
-    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # JSON, never Infinity
     if not args.output:
         print(text, end="")
         return 0

@@ -7,6 +7,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from implicit_io.text import plural
+from runner import progress
+from runner import state as state_io
 from runner.commands import _common
 
 NAME = "reset"
@@ -56,7 +59,12 @@ def backup(ws, kata_dir: Path, kata_id: str) -> Path:
     while target.exists():
         suffix += 1
         target = target.with_name(f"{target.name.split('~')[0]}~{suffix}")
-    shutil.copytree(kata_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
+    try:
+        shutil.copytree(kata_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
+    except (OSError, shutil.Error) as exc:  # no backup, no change: the learner's code is never lost
+        shutil.rmtree(target, ignore_errors=True)
+        where = ws.display(ws.backups_dir)
+        raise state_io.StateError(f"cannot keep a backup in {where} ({exc}): nothing changed") from None
     return target
 
 
@@ -68,7 +76,9 @@ def run(args, ws, style) -> int:
     if not differing:
         print(f"Kata {kata.number} is already at its starting code. Nothing to do.")
         return 0
-    question = f"Reset {ws.display(kata_dir)} to its starting code ({len(differing)} file(s) differ)?"
+    state_io.ensure_folder(ws.state_dir, ws.display(ws.state_dir))  # the backup goes there: before any change
+    differ = plural(len(differing), "file") + (" differs" if len(differing) == 1 else " differ")
+    question = f"Reset {ws.display(kata_dir)} to its starting code ({differ})?"
     if not _common.confirmed(args.yes, "reset", question):
         return 0
     saved = backup(ws, kata_dir, kata.id)
@@ -76,6 +86,8 @@ def run(args, ws, style) -> int:
         target = kata_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(files[rel])
-    print(f"Kata {kata.number} is back at its starting code ({len(differing)} file(s) restored).")
+    # Its pass was made of the code just replaced: list, next and catch-up see it unfinished again.
+    _common.record(ws, lambda state: progress.record_reset(state, kata.id))
+    print(f"Kata {kata.number} is back at its starting code ({plural(len(differing), 'file')} restored).")
     print(f"Your version is kept in {ws.display(saved)}")
     return 0

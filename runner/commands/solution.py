@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 
 from runner import progress
 from runner.commands import _common
@@ -24,6 +25,20 @@ def diff(ours: str, theirs: str, name: str) -> list[str]:
     )
 
 
+def _text(path, ws) -> str:
+    """The learner's file as text; one that is not UTF-8 is shown with � where a byte is not, and named."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        print(
+            f"note: {ws.display(path)} is not UTF-8 text (byte {exc.start + 1}): the diff shows � for what is not; "
+            "save it as UTF-8 (Python reads its source as UTF-8)",
+            file=sys.stderr,
+        )
+        return data.decode("utf-8", "replace")
+
+
 def run(args, ws, style) -> int:
     _, kata = _common.kata(ws, args.kata)
     state = _common.load_state(ws)
@@ -41,7 +56,7 @@ def run(args, ws, style) -> int:
         if "__pycache__" in rel:
             continue
         mine = ws.katas_dir / kata.id / rel
-        ours = mine.read_text(encoding="utf-8") if mine.is_file() else ""
+        ours = _text(mine, ws) if mine.is_file() else ""
         lines = diff(ours, path.read_text(encoding="utf-8"), rel)
         if not lines:
             print(style.dim(f"{rel}: yours is the same as the reference."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from runner import progress, render
+from runner import processes, progress, render
 from runner.commands import _common
 from runner.terminal import Screen, keyboard
 from runner.watchloop import WatchLoop
@@ -22,7 +22,9 @@ def configure(parser) -> None:
         action="store_true",
         help="look at the files every 0.1 s instead of waiting for file events (network drives, WSL, containers)",
     )
-    parser.add_argument("--timeout", type=float, help="seconds before a check that hangs is stopped")
+    parser.add_argument(
+        "--timeout", type=_common.seconds, help="seconds before a check that hangs is stopped (above 0)"
+    )
 
 
 def run(args, ws, style) -> int:
@@ -31,8 +33,8 @@ def run(args, ws, style) -> int:
     katas = _common.katas(ws)
     if not katas:
         raise _common.UsageError("there are no katas to watch (the katas/ folder is empty)")
-    state = _common.load_state(ws)
-    if args.kata:
+    state = _common.view_state(ws, katas)
+    if args.kata is not None:
         kata = _common.kata(ws, args.kata)[1]
     else:
         kata = progress.first_unfinished(katas, state)
@@ -56,6 +58,9 @@ def run(args, ws, style) -> int:
     )
     try:
         loop.run()
+    except processes.Stopped:
+        loop.close()  # SIGTERM, or the terminal closed: the spares and their folders go with us
+        raise
     except KeyboardInterrupt:
         loop.close()  # Ctrl-C is the other way out: the terminal is restored, the spares stopped
     print(f"\nStopped watching. Progress is saved: {ws.display(ws.state_file)}")

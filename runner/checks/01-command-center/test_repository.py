@@ -24,6 +24,24 @@ CALLS = {
 }
 
 
+def in_running_order(battles) -> list:
+    return sorted(battles, key=lambda b: b.sequence_order)
+
+
+# What each of those calls finds, in the order it returns them: the fix changes what comes with the battles, not which.
+FINDS = {
+    "get_by_category": lambda t: in_running_order(b for b in t.battles if b.category_id == t.active.category_id),
+    "get_by_category_and_status": lambda t: [b for b in t.queue if b.category_id == t.queue[0].category_id],
+    "get_by_phase": lambda t: in_running_order(b for b in t.battles if b.phase is BattlePhase.PRESELECTION),
+    "get_by_status": lambda t: [t.active],  # the one active battle of the one seeded tournament
+    "get_active_battle": lambda t: [t.active],
+    "get_with_performers": lambda t: [t.queue[0]],
+    "get_by_tournament": lambda t: in_running_order(t.battles),
+    "get_by_tournament_and_status": lambda t: [b for b in t.battles if b.status is BattleStatus.COMPLETED],
+    "get_pending_battles_ordered": lambda t: t.queue,
+}
+
+
 @pytest.mark.parametrize("method", CALLS)
 async def test_method_loads_dancers(method, session, seed_tournament, sql):
     """BattleRepository.{method}() returns battles whose performers come with their dancers"""
@@ -33,6 +51,12 @@ async def test_method_loads_dancers(method, session, seed_tournament, sql):
 
     battles = found if isinstance(found, list) else [found] if found is not None else []
     assert battles, f"BattleRepository.{method}() found no battle, but the tournament has matching ones"
+    wanted = [b.sequence_order for b in FINDS[method](tournament)]
+    assert [battle.sequence_order for battle in battles] == wanted, (
+        f"BattleRepository.{method}() should find battles {wanted}, in that order, as it did before the fix; "
+        f"it found {[battle.sequence_order for battle in battles]}. Loading the dancers changes what comes with "
+        "the battles, not which battles a query finds"
+    )
     for battle in battles:
         expected = tournament.battle(battle.id).names
         assert len(battle.performers) == 2, (

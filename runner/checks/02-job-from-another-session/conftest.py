@@ -4,15 +4,23 @@ The app is driven over HTTP (httpx's ASGITransport: no server, no mocks). Its
 sessions are pointed at the test's engine with the app's own startup hook,
 ``app.db.init_db``, so the request's session and the job service's session
 are the app's own, whatever a fix does with them.
+
+The queue stays the app's own too; the check only looks over its shoulder:
+when a job is queued, it reads the job the way a worker would, by id on a
+connection of its own, and notes what it found and the task id the queue gave.
+The database's clock is one the check sets (``database_clock``): a time that
+Python computed is never one of its readings.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
+import pytest
 import pytest_asyncio
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -22,6 +30,7 @@ from sqlalchemy.util import greenlet_spawn
 from app.db import init_db
 from app.main import create_app
 from app.models import AnalysisPlan, Base, Job, JobKind, JobStatus, Schedule
+from app.worker import JobQueue
 
 
 @dataclass(frozen=True)
@@ -32,10 +41,25 @@ class Seeded:
 
 
 @dataclass
+class Handoff:
+    """One job handed to the queue: what a worker found by its id at that moment, and the task id given."""
+
+    found: object | None  # the job's row as a worker read it when it was queued; None: not there (yet)
+    task_id: str | None = None
+
+
+@dataclass
 class Api:
     client: httpx.AsyncClient
     engine: AsyncEngine
     seeded: Seeded
+    clock: object  # the database's clock during the check (DatabaseClock)
+    queued: dict[int, Handoff] = field(default_factory=dict)  # by job id
+
+    async def worker_reads(self, job_id: int):
+        """The job as a worker loads it: by id, on a connection of its own; None if it cannot see it."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(Job.__table__).where(Job.__table__.c.id == job_id))).first()
 
     async def job_rows(self) -> list:
         """Every job as the database holds it, read on a connection of the check's own."""
@@ -83,7 +107,9 @@ class Api:
 
 
 @pytest_asyncio.fixture
-async def api(engine: AsyncEngine, create_schema) -> AsyncIterator[Api]:
+async def api(
+    engine: AsyncEngine, database_clock, create_schema, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Api]:
     await create_schema(Base.metadata)
     # Seeded in a session of its own, committed: the app's sessions start empty.
     async with async_sessionmaker(engine, expire_on_commit=False)() as s:
@@ -105,4 +131,14 @@ async def api(engine: AsyncEngine, create_schema) -> AsyncIterator[Api]:
     init_db(engine)
     transport = httpx.ASGITransport(app=create_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://kata") as client:
-        yield Api(client, engine, seeded)
+        api = Api(client, engine, seeded, database_clock)
+        enqueue = JobQueue.enqueue
+
+        async def enqueue_and_watch(queue: JobQueue, job_id: int) -> str:
+            # The worker's read runs in a task of its own, as a worker would: none of the request's frames.
+            handoff = api.queued[job_id] = Handoff(await asyncio.create_task(api.worker_reads(job_id)))
+            handoff.task_id = await enqueue(queue, job_id)
+            return handoff.task_id
+
+        monkeypatch.setattr(JobQueue, "enqueue", enqueue_and_watch)
+        yield api

@@ -67,8 +67,30 @@ async def test_route_answers_with_the_stored_job(route, api):
     row = new[0]
     kind = CALL_SITES[route].kind.value
     assert row.kind == kind, f"{route} should start a {kind!r} job; the row says {row.kind!r}"
-    assert row.task_id is not None, (
-        f"job {row.id} was written but never handed to the queue: its task_id is empty, so no worker will run it"
+    handoff = api.queued.get(row.id)
+    assert handoff is not None and row.task_id is not None, (
+        f"job {row.id} was written but never handed to the queue (no task id stored, or no message queued for it): "
+        "no worker will run it"
+    )
+    assert handoff.found is not None, (
+        f"job {row.id} was handed to the queue before it was committed: at that moment a worker, loading it by id "
+        f"on a connection of its own, found no job {row.id}, and a real worker would have dropped the task. "
+        "Commit the job first, then queue it"
+    )
+    assert row.task_id == handoff.task_id, (
+        f"job {row.id} should store the task id the queue gave it, {handoff.task_id!r}; it holds {row.task_id!r}"
+    )
+    for column in ("created_at", "updated_at"):
+        held = getattr(row, column)
+        assert api.clock.gave(held), (
+            f"{column}: the database holds {held} for job {row.id}, a time {api.clock} never gave: the value "
+            "was computed in Python and written with the statement. The database sets this column itself: "
+            "let it, and answer with the value it stored"
+        )
+    assert row.updated_at > row.created_at, (
+        f"updated_at: job {row.id} holds {row.updated_at}, the time of its INSERT (created_at is "
+        f"{row.created_at}): the second write, storing the task id, did not move it. The database moves "
+        "updated_at on every UPDATE (onupdate=func.now()): keep it doing so, and answer with the time it stored"
     )
 
     body = response.json()

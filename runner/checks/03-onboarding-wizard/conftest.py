@@ -3,7 +3,9 @@
 Every value a check expects comes from the database, read back on a
 connection of its own after the request: what the database generated and
 stored, never what Python computed or guessed. A read-back on another
-connection also sees only what was committed.
+connection also sees only what was committed. The database's clock is one the
+check sets (``database_clock``): a time Python computed is never one of its
+readings, and an UPDATE stamps a later time than the INSERT before it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ STEPS = ("organization", "identity", "roles", "members")
 
 
 @pytest_asyncio.fixture
-async def session_factory(engine: AsyncEngine, create_schema) -> async_sessionmaker[AsyncSession]:
+async def session_factory(engine: AsyncEngine, database_clock, create_schema) -> async_sessionmaker[AsyncSession]:
     await create_schema(Base.metadata)
     return async_sessionmaker(engine, expire_on_commit=False)
 
@@ -51,8 +53,9 @@ async def client(engine: AsyncEngine, session_factory) -> httpx.AsyncClient:
 class Stored:
     """What the database holds, read on a connection of its own."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock) -> None:
         self.engine = engine
+        self.clock = clock  # the database's clock during the check (DatabaseClock)
 
     async def _rows(self, stmt) -> list[dict]:
         async with self.engine.connect() as conn:
@@ -89,10 +92,20 @@ class Stored:
             return shown is None and stored is None
         return datetime.fromisoformat(shown) == stored
 
+    def not_stamped(self, what: str, column: str, value: datetime | None) -> str | None:
+        """Why a stored time cannot be one the database stamped (a plain-words failure), or None if it is."""
+        if self.clock.gave(value):
+            return None
+        return (
+            f"{what}: the database holds {column} = {value}, a time {self.clock} never gave: the value was "
+            "computed in Python and written with the statement. The database stamps this column itself "
+            "(server_default, onupdate=func.now()): let it, and answer with the time it stored"
+        )
+
 
 @pytest.fixture
-def stored(engine: AsyncEngine) -> Stored:
-    return Stored(engine)
+def stored(engine: AsyncEngine, database_clock) -> Stored:
+    return Stored(engine, database_clock)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.models import Organization
@@ -30,15 +32,26 @@ async def create(client, body: dict) -> dict:
 
 def check_timestamps(stored, shown: dict, row: dict, what: str) -> None:
     for column in ("created_at", "updated_at"):
+        problem = stored.not_stamped(what, column, row[column])
+        assert problem is None, problem
         assert stored.same_time(shown[column], row[column]), (
             f"{what}: the response says {column} = {shown[column]}, the database stored {row[column]}. "
             "Return the time the database set, not one computed or remembered in Python"
         )
 
 
-async def test_department_id_and_identifier_type(client, stored):
+def statements_after_update(sent: list[str]) -> list[str] | None:
+    """The statements from the first UPDATE of an organization on (it included), or None if none was sent."""
+    for index, statement in enumerate(sent):
+        if re.match(r"\s*UPDATE\s+organizations\b", statement, re.IGNORECASE):
+            return sent[index:]
+    return None
+
+
+async def test_department_id_and_identifier_type(client, stored, sql):
     """An organization without a registry number gets its department ID and the identifier type the database derived"""
     shown = await create(client, payload("fire_department", "lakeside"))
+    sent = list(sql.statements)
 
     row = await stored.organization(shown["id"])
     assert row is not None, "the response names an organization the database does not hold: was it committed?"
@@ -61,6 +74,19 @@ async def test_department_id_and_identifier_type(client, stored):
         f"the database stored {row['organization_type'].value!r}"
     )
     check_timestamps(stored, shown, row, "an organization with a department ID")
+    after_update = statements_after_update(sent)
+    if after_update is not None:  # the department ID was saved by an UPDATE, as the story has it
+        assert row["updated_at"] > row["created_at"], (
+            f"updated_at: the organization holds {row['updated_at']}, the time of its INSERT (created_at is "
+            f"{row['created_at']}): the UPDATE that saved the department ID did not move it. The database "
+            "stamps updated_at on every UPDATE (onupdate=func.now()): keep it doing so, and answer with that time"
+        )
+        assert any("identifier_type" in statement for statement in after_update), (
+            f"identifier_type: the response says {shown['identifier_type']!r}, but nothing read it back from the "
+            "database after the UPDATE that saved the department ID, and the database derives it again on every "
+            "UPDATE: the response computed it in Python (or kept it from before), where the database's rule and "
+            "Python's can part ways. Read back what the database derived (refresh, or RETURNING)"
+        )
 
 
 async def test_registry_number(client, stored):
@@ -105,6 +131,8 @@ async def test_default_roles(client, stored, organization_type, count, registry_
             f"role {row['key']!r}: the response says {role['name']!r} with {role['permissions']}, "
             f"the database stored {row['name']!r} with {row['permissions']}"
         )
+        problem = stored.not_stamped(f"role {row['key']!r}", "created_at", row["created_at"])
+        assert problem is None, problem
         assert stored.same_time(role["created_at"], row["created_at"]), (
             f"role {row['key']!r}: the response says created_at = {role['created_at']}, "
             f"the database stored {row['created_at']}"
@@ -131,6 +159,8 @@ async def test_onboarding_starts(client, stored):
         f"the database holds {row['current_step']!r} after {row['completed_steps']}"
     )
     for column in ("started_at", "updated_at"):
+        problem = stored.not_stamped("the onboarding status", column, row[column])
+        assert problem is None, problem
         assert stored.same_time(onboarding[column], row[column]), (
             f"the onboarding status: the response says {column} = {onboarding[column]}, "
             f"the database stored {row[column]}"

@@ -10,6 +10,8 @@ async def complete(client, organization_id: int, step: str):
 
 
 def check_matches(stored, shown: dict, row: dict) -> None:
+    problem = stored.not_stamped("after the step, the onboarding status", "updated_at", row["updated_at"])
+    assert problem is None, problem
     for column in ("current_step", "completed_steps", "is_complete"):
         assert shown[column] == row[column], (
             f"after the step, the response says {column} = {shown[column]!r}, the database stored {row[column]!r}"

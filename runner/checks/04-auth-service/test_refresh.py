@@ -58,12 +58,32 @@ async def test_refresh_names_the_organisation(client, seed):
     )
 
 
+def refresh_cookie(response) -> set[str]:
+    """The attributes of the refresh cookie a response sets, lower-cased ("secure", "samesite=none", ...)."""
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        if name.strip() == "refresh_token":
+            return {part.strip().lower() for part in rest.split(";")[1:]}
+    return set()
+
+
+def check_cross_site(response, what: str) -> None:
+    attributes = refresh_cookie(response)
+    assert {"samesite=none", "secure", "httponly"} <= attributes, (
+        f"{what} set the refresh cookie with {sorted(attributes) or 'no cookie at all'}. The web app lives on "
+        "another site than the API, so the browser sends the cookie back only if it is SameSite=None and Secure "
+        "(and HttpOnly keeps scripts off it): the cookie change that shipped with the deploy stays, it was never "
+        "the cause"
+    )
+
+
 async def test_web_app_signs_in_and_refreshes_with_the_cookie(client, seed):
     """The web app signs in, then refreshes with the cookie the login set"""
     org = await seed()
 
     login = await client.post("/auth/login", data={"username": org.user.email, "password": org.user.password})
     assert login.status_code == 200, f"the login answered {login.status_code}: {login.text[:200]}"
+    check_cross_site(login, "the login")
 
     response = await client.post("/auth/refresh")  # no body: the browser sends the cookie
 
@@ -74,6 +94,7 @@ async def test_web_app_signs_in_and_refreshes_with_the_cookie(client, seed):
     assert response.json().get("refresh_token") not in (None, login.json().get("refresh_token")), (
         "the refresh should hand out a new refresh token"
     )
+    check_cross_site(response, "the refresh")
 
 
 REJECTED = {

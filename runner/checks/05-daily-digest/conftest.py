@@ -3,6 +3,11 @@
 Seeding runs in its own session and commits, so every request under test
 starts with an empty identity map, as a production request does: whatever the
 request finds in its session, it loaded itself.
+
+Between a digest's storing and its showing, a reader goes on using the app:
+``change_follows`` unfollows a source of the digest, follows another, and a
+followed source publishes a newer story, so a digest shown as stored differs
+from any digest chosen again.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from itertools import count
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.models import Base, Content, DailyDigest, Source, User, follows
@@ -98,6 +103,21 @@ class SeededReader:
         return self.sources[self.contents[content_id].source_id]
 
 
+@dataclass(frozen=True)
+class FollowChange:
+    """What a reader changed after their digest was stored."""
+
+    unfollowed: SeededSource
+    followed: SeededSource
+    published: SeededContent
+
+    def __str__(self) -> str:
+        return (
+            f"after the reader unfollowed {self.unfollowed.name!r}, followed {self.followed.name!r}, "
+            "and a newer story came out"
+        )
+
+
 @pytest_asyncio.fixture
 async def session_factory(engine: AsyncEngine, create_schema) -> async_sessionmaker[AsyncSession]:
     await create_schema(Base.metadata)
@@ -120,6 +140,33 @@ async def client(engine: AsyncEngine, session_factory) -> httpx.AsyncClient:
     app.dependency_overrides[get_db] = db_for_this_test
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://digest.test") as client:
         yield client
+
+
+@pytest.fixture
+def change_follows(session_factory: async_sessionmaker[AsyncSession]):
+    """The reader moves on, committed: unfollows the source of ``content_id`` (an item of their digest),
+    follows a source they did not, and a source they still follow publishes the newest story of the day."""
+
+    async def change(reader: SeededReader, content_id: int) -> FollowChange:
+        gone = reader.contents[content_id].source_id
+        new = min(sid for sid in reader.sources if sid not in reader.followed)
+        still = min(sid for sid in reader.followed if sid != gone)
+        published_at = STORED_AT + timedelta(hours=5)  # after every seeded content, inside the window
+        async with session_factory() as s:
+            await s.execute(delete(follows).where(follows.c.user_id == reader.id, follows.c.source_id == gone))
+            await s.execute(insert(follows).values(user_id=reader.id, source_id=new))
+            title = f"{reader.sources[still].name}: breaking"
+            story = Content(
+                source_id=still, title=title, url=f"https://example.org/{still}/new", published_at=published_at
+            )
+            s.add(story)
+            await s.commit()
+            published = SeededContent(story.id, still, story.title, published_at)
+        reader.followed = (reader.followed - {gone}) | {new}
+        reader.contents[published.id] = published
+        return FollowChange(reader.sources[gone], reader.sources[new], published)
+
+    return change
 
 
 @pytest.fixture

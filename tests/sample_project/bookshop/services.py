@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from bookshop.models import Author, Book
+from bookshop.models import Author, Book, Review
 
 
 async def catalogue_lines(session: AsyncSession) -> list[str]:
@@ -84,3 +84,24 @@ async def review_totals(session: AsyncSession) -> dict[int, int]:
 async def catalogue_lines_fixed(session: AsyncSession) -> list[str]:
     books = (await session.scalars(select(Book).options(selectinload(Book.author)).order_by(Book.id))).all()
     return [line(book) for book in books]
+
+
+async def retitle(session: AsyncSession, book_id: int, title: str) -> Book:
+    # Correct: the commit expires the book, the refresh reads it back, updated_at included.
+    book = await session.get(Book, book_id)
+    book.title = title
+    await session.commit()
+    await session.refresh(book)
+    return book
+
+
+async def review_count(sessions: async_sessionmaker[AsyncSession], book_id: int) -> int:
+    async with sessions() as session:  # a session (and a connection) of its own, per call
+        return await session.scalar(select(func.count()).where(Review.book_id == book_id))
+
+
+async def shelf(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    # Correct, and one query per book: each in a session, a connection checkout, of its own.
+    async with sessions() as session:
+        books = (await session.scalars(select(Book).order_by(Book.id))).all()
+    return {book.title: await review_count(sessions, book.id) for book in books}

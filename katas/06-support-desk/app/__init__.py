@@ -1,0 +1,1 @@
+"""The support desk's API: customers' tickets, the agents who answer them, and their replies."""

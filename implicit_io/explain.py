@@ -490,8 +490,11 @@ def _savepoint_fix(frame: dict | None, in_handler: bool) -> dict | None:
             "Roll back only the statement that failed: run the try's body in a SAVEPOINT, in place of what it runs "
             "now. A failure then rolls back to the SAVEPOINT only: nothing this session loaded is expired, and the "
             f"rest of the transaction stays.{moved}{dropped} (If the whole transaction must go instead, "
-            + ("read what you need before the rollback.)" if in_handler else f"await {session}.rollback() in the "
-               "except, and read what you need before it.)")
+            + (
+                "read what you need before the rollback.)"
+                if in_handler
+                else f"await {session}.rollback() in the except, and read what you need before it.)"
+            )
         ),
         "code": "\n".join(lines),
         "at": at,
@@ -579,7 +582,7 @@ def _concurrent_fix(spawned: dict | None, frames: list[dict]) -> dict | None:
     if params and params[0] in ("self", "cls") and isinstance(element.func, ast.Attribute):
         mapping[params[0]] = element.func.value
         params = params[1:]
-    mapping.update(zip(params, element.args))
+    mapping.update(zip(params, element.args, strict=False))
     mapping.update({k.arg: k.value for k in element.keywords if k.arg})
     awaits = sorted(
         (n.value for n in ast.walk(definition) if isinstance(n, ast.Await) and isinstance(n.value, ast.Call)),

@@ -491,7 +491,8 @@ def _caught_by(item: dict, base: str) -> str:
     library = (item.get("reached_by") or {}).get("library")
     caught = item.get("caught_at")
     if library == "Pydantic" and caught:
-        return f"Pydantic turned it into a ValidationError, which your code caught (the handler at {_where(caught, base)})"
+        where = _where(caught, base)
+        return f"Pydantic turned it into a ValidationError, which your code caught (the handler at {where})"
     if library in LIBRARY_CATCHES:
         return LIBRARY_CATCHES[library]
     if caught:

@@ -392,8 +392,9 @@ def test_a_check_stopped_at_its_time_limit_is_swept_by_the_next_run(probe_ws, pr
     assert proc.returncode == 1 and "did not finish within 4 s" in proc.stdout, proc.stdout
     killed = recorded_schemas(probe_dir)
     assert len(killed) == 1
-    # Killed, the check never tore down: its schema stays until a run's sweep drops it. (Another run
-    # going on at the same time, such as another worker of this suite, may sweep it first.)
+    # Killed, the check never tore down: the run that killed it sweeps its schema as it ends (runner/execute.py),
+    # and the next run's start sweeps whatever a run killed outright left. (Another run going on at the
+    # same time, such as another worker of this suite, may sweep it first.)
     proc = run_cli(probe_ws, "check", "01", env={"PROBE_DIR": str(probe_dir)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert residue(recorded_schemas(probe_dir)) == NOTHING

@@ -13,6 +13,7 @@ import asyncio
 import gc
 import linecache
 import os
+import uuid
 import warnings
 from contextlib import contextmanager
 from datetime import datetime
@@ -169,12 +170,27 @@ def quiet():
         gc.collect()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 async def make_engine(url: str):
     if url.startswith("postgresql"):
-        schema = f"explain_{os.getpid()}_{id(url) % 100000}"
+        # A schema of its own per call: a scenario may leave a connection in a transaction (a task
+        # cancelled mid-flush), and its locks would make a DROP of the same name wait forever.
+        schema = f"explain_{os.getpid()}_{uuid.uuid4().hex[:12]}"
         admin = create_async_engine(url)
         async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            for (old,) in await conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'explain\\_%'")):
+                if not _alive(int(old.split("_")[1])):  # a finished run's: its connections are closed
+                    await conn.execute(text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         await admin.dispose()
         engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})

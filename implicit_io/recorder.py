@@ -107,6 +107,7 @@ class Query:
 MAX_VALUES = 1000
 # What varies between two sends of one query in a loop: literals, and the length of a list of placeholders
 # (asyncpg's $1::INTEGER read as the ? it stands for).
+TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 _LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w.])\d+(?:\.\d+)?\b")
 _PLACEHOLDERS = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")
 _CAST = re.compile(r"(\$\d+)::(?:TIMESTAMP WITH(?:OUT)? TIME ZONE|\w+(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])?)")  # asyncpg's
@@ -636,7 +637,9 @@ class Recorder:
             if getattr(error, "code", None) == "xd2s" and self.record.incidents:
                 incident = self.record.incidents[-1]
                 incident.confirmed = True
-                if incident.sql is None and context.statement:
+                # Not a BEGIN the load's connection sent first (SQLite's transaction recipe): it is
+                # not the query the read needed, and the SQL line would name the wrong statement.
+                if incident.sql is None and context.statement and not TRANSACTION_CONTROL.match(context.statement):
                     incident.sql = context.statement
         except Exception:
             pass

@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from implicit_io import text as io_text
 from implicit_io.explain import KINDS, catching_handler, explain, in_loop
 from implicit_io.frames import OWN_APP, OWN_TEST, Scope
-from implicit_io.recorder import Recorder
+from implicit_io.recorder import TRANSACTION_CONTROL, Recorder
 from implicit_io.review import check_review, combine, growth
 from implicit_io.rules import RuleIndex
 from runner import execute, render
@@ -85,6 +85,8 @@ def test_start_is_explained_like_a_reviewer(kata, tmp_path):
         rules = failure["rules"]
         assert rules and {r["slug"] for r in rules} <= set(kata.rules), shown
         assert all(kata.number in [k["number"] for k in r["katas"]] for r in rules), shown
+        # the SQL line shows the query the read needed, never the BEGIN its connection sent first
+        assert not TRANSACTION_CONTROL.match(failure.get("sql") or ""), shown
         # a fix, at a line of the learner's code
         fix = failure["fix"]
         assert fix["text"] and fix["at"], shown

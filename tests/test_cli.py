@@ -9,8 +9,9 @@ import pytest
 
 from tests.conftest import run_cli
 
-# These run checks on the leg's database, the same on both SQLAlchemy lines: the 2.0 legs run them (tests/conftest.py).
-pytestmark = pytest.mark.per_database
+# The command line (and watch mode) over fixture katas: the runner alone, one leg runs these
+# (tests/conftest.py). What differs by database (its label, schemas left) is in test_faults and test_database.
+pytestmark = pytest.mark.one_leg
 
 
 def test_unknown_kata_is_a_usage_error(fixture_ws):

@@ -98,7 +98,7 @@ def verdict(result) -> list[tuple]:
     ]
 
 
-@pytest.mark.per_database
+@pytest.mark.one_leg  # how a check's processes start and merge: the same on every database
 @pytest.mark.parametrize("kata", KATAS, ids=[k.session for k in KATAS])
 def test_a_check_forked_warm_reads_as_a_fresh_process(kata, tmp_path):
     """The meta-tests start their checks forked from a warm process (tests/forkserver.py): same verdict."""
@@ -116,7 +116,7 @@ def test_a_check_forked_warm_reads_as_a_fresh_process(kata, tmp_path):
     assert explained(fresh) == explained(warm)
 
 
-@pytest.mark.per_database
+@pytest.mark.one_leg  # how a check's processes start and merge: the same on every database
 @pytest.mark.parametrize("kata", KATAS, ids=[k.session for k in KATAS])
 def test_a_check_split_over_two_processes_reads_as_one(kata, tmp_path, monkeypatch):
     """On two cores a check runs in two pytest processes (runner/execute.py): the verdict must not show it."""

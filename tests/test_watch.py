@@ -36,8 +36,9 @@ from runner.watchloop import WatchLoop, default_source
 from runner.worker import WarmChecker
 from tests.conftest import REPO
 
-# These run checks on the leg's database, the same on both SQLAlchemy lines: the 2.0 legs run them (tests/conftest.py).
-pytestmark = pytest.mark.per_database
+# The command line (and watch mode) over fixture katas: the runner alone, one leg runs these
+# (tests/conftest.py). What differs by database (its label, schemas left) is in test_faults and test_database.
+pytestmark = pytest.mark.one_leg
 
 SOLVED = "app/service.py"
 SHELF = Kata(id="01-shelf", number="01", slug="shelf", title="The shelf", hints=("look again", "b", "c"))

@@ -30,7 +30,7 @@ from app.db import get_sessionmaker, make_sessionmaker
 from app.geocoder import GeocoderUnavailable, Match, get_geocoder
 from app.models import Address, Base, Customer, Verification
 
-LATENCY = 0.2  # seconds the geocoder takes to answer one lookup
+LATENCY = 0.1  # seconds the geocoder takes to answer one lookup
 # What the geocoder says of an address: sure of it, unsure of it, or no answer at all.
 SURE, UNSURE, DOWN = "sure", "unsure", "down"
 STREETS = ("Quay Street", "Mill Lane", "Harbour Road", "Orchard Way", "Station Square", "Canal Walk", "Elm Row")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-LATENCY = 0.2  # conftest.LATENCY: one lookup's wait
+LATENCY = 0.1  # conftest.LATENCY: one lookup's wait
 SURE, UNSURE, DOWN = "sure", "unsure", "down"  # conftest: what the geocoder says of an address
 
 

@@ -31,15 +31,18 @@ FIRST_LEG = "sqlite-2.0"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"one_leg: tests the runner alone; runs on the {FIRST_LEG} leg only")
     config.addinivalue_line("markers", "per_database: the same on both SQLAlchemy lines; runs on the 2.0 legs only")
+    config.addinivalue_line("markers", "legs(*names): runs on these legs only, unless KATAS_TESTS_FULL=1")
 
 
 def left_to_other_legs(item: pytest.Item, leg: str) -> bool:
     if not leg:
         return False
     line = leg.rsplit("-", 1)[-1]
+    legs = item.get_closest_marker("legs")
     return bool(
         (item.get_closest_marker("one_leg") and leg != FIRST_LEG)
         or (item.get_closest_marker("per_database") and line != "2.0")
+        or (legs is not None and leg not in legs.args and os.environ.get("KATAS_TESTS_FULL") != "1")
     )
 
 
@@ -54,6 +57,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if LEG and LEG != FIRST_LEG:  # (under xdist the workers deselect: say why here, once)
         where = f"the {FIRST_LEG} leg" + ("" if LEG.endswith("2.0") else ", and per_database ones on the 2.0 legs")
         terminalreporter.write_line(f"leg {LEG}: the tests marked one_leg ran on {where} (tests/conftest.py)")
+    if LEG and os.environ.get("KATAS_TESTS_FULL") != "1":
+        terminalreporter.write_line(
+            f"leg {LEG}: each wrong-fix variant runs on two legs that cover both databases and both "
+            "SQLAlchemy lines; KATAS_TESTS_FULL=1 runs them on every leg"
+        )
 
 
 @pytest.fixture

@@ -49,11 +49,21 @@ def test_solution_passes(kata, tmp_path):
 
 
 VARIANTS = all_variants()
+# A wrong fix is shown rejected on both databases and both SQLAlchemy lines in every run of `nox -s tests`,
+# on two legs that cover them (the pair taken by the variant's place in the list): the four legs would take
+# CI past its time. Valid and per-row variants, and the solutions, run on all four (issue 12's meta-test).
+# KATAS_TESTS_FULL=1 runs every variant on every leg (CONTRIBUTING.md).
+PAIRS = (("sqlite-2.0", "postgresql-2.1"), ("sqlite-2.1", "postgresql-2.0"))
 
 
-@pytest.mark.parametrize(
-    ("kata", "variant"), VARIANTS, ids=[f"{k.session}-{v['verdict']}-{v['name']}" for k, v in VARIANTS]
-)
+def variant_param(index: int, kata, variant: dict):
+    marks = []
+    if variant["verdict"] == "fail" and not variant.get("per_row"):
+        marks.append(pytest.mark.legs(*PAIRS[index % 2]))
+    return pytest.param(kata, variant, marks=marks, id=f"{kata.session}-{variant['verdict']}-{variant['name']}")
+
+
+@pytest.mark.parametrize(("kata", "variant"), [variant_param(i, k, v) for i, (k, v) in enumerate(VARIANTS)])
 def test_variant_gets_its_verdict(kata, variant, tmp_path):
     folder = copy_kata(kata, tmp_path / kata.id, base=variant.get("base", "start"))
     apply_edits(folder, variant.get("edit", []))

@@ -101,6 +101,9 @@ class _Marked:
         self.marks = marks
 
     def get_closest_marker(self, name: str):
+        for mark in self.marks:
+            if isinstance(mark, pytest.MarkDecorator) and mark.name == name:
+                return mark.mark
         return name if name in self.marks else None
 
 
@@ -113,11 +116,21 @@ LEGS = ["sqlite-2.0", "postgresql-2.0", "sqlite-2.1", "postgresql-2.1"]
         ((), LEGS),
         (("one_leg",), ["sqlite-2.0"]),
         (("per_database",), ["sqlite-2.0", "postgresql-2.0"]),
+        ((pytest.mark.legs("sqlite-2.1", "postgresql-2.0"),), ["postgresql-2.0", "sqlite-2.1"]),
     ],
-    ids=["unmarked", "one_leg", "per_database"],
+    ids=["unmarked", "one_leg", "per_database", "legs"],
 )
 def test_each_test_runs_on_the_legs_its_marker_names(marks, runs_on):
     from tests.conftest import left_to_other_legs
 
     assert [leg for leg in LEGS if not left_to_other_legs(_Marked(*marks), leg)] == runs_on
     assert not left_to_other_legs(_Marked(*marks), "")  # run by hand: everything runs
+
+
+def test_the_wrong_fixes_of_each_kata_cover_both_databases_and_both_lines():
+    from tests.test_katas import PAIRS
+
+    assert {leg.split("-")[0] for pair in PAIRS for leg in pair} == {"sqlite", "postgresql"}
+    for pair in PAIRS:  # each pair alone covers both databases and both lines
+        assert {leg.split("-")[0] for leg in pair} == {"sqlite", "postgresql"}
+        assert {leg.split("-")[1] for leg in pair} == {"2.0", "2.1"}

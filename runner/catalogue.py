@@ -42,6 +42,9 @@ class Kata:
     hints_for: tuple[dict, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     expect: dict = field(default_factory=dict)
+    # [[failures]]: a kata that hides several failures names each, with the checks that pass once it is
+    # fixed; reports carry which a learner fixed, the facilitator's summary counts them (runner/workshop.py)
+    failures: tuple[dict, ...] = ()
 
     @property
     def session(self) -> str:
@@ -75,6 +78,7 @@ def parse_kata(folder_name: str, readme: str, meta: dict) -> Kata:
         hints_for=tuple(_hints_for(folder_name, meta.get("hints_for", ()))),
         timeout=float(meta.get("timeout", DEFAULT_TIMEOUT)),
         expect=dict(meta.get("expect", {})),
+        failures=tuple(_failures(folder_name, meta.get("failures", ()))),
     )
 
 
@@ -98,6 +102,24 @@ def _hints_for(folder_name: str, entries) -> list[dict]:
             if isinstance(entry.get(key), str):
                 entry[key] = [entry[key]]
         checked.append(entry)
+    return checked
+
+
+def _failures(folder_name: str, entries) -> list[dict]:
+    """The named failures, checked: a name, and the parts of the scenario lines of the checks that cover it."""
+    checked: list[dict] = []
+    for index, entry in enumerate(entries if isinstance(entries, (list, tuple)) else [entries]):
+        where = f"{folder_name}/kata.toml [[failures]] #{index + 1}"
+        if not isinstance(entry, dict) or set(entry) != {"name", "checks"}:
+            raise CatalogueError(f'{where}: needs exactly name = "..." and checks = [...]')
+        checks = [entry["checks"]] if isinstance(entry["checks"], str) else entry["checks"]
+        if not isinstance(entry["name"], str) or not entry["name"].strip() or len(entry["name"]) > 80:
+            raise CatalogueError(f"{where}: name must be a short text (at most 80 characters)")
+        if not checks or not all(isinstance(c, str) and c.strip() for c in checks):
+            raise CatalogueError(f"{where}: checks must name at least one scenario line (part of it)")
+        if entry["name"] in (f["name"] for f in checked):
+            raise CatalogueError(f"{where}: {entry['name']!r} is named twice")
+        checked.append({"name": entry["name"], "checks": tuple(checks)})
     return checked
 
 

@@ -2,7 +2,11 @@
 
 Shape: {"version": 1, "katas": {"01-command-center": {"checks": 3, "hints": 1,
 "first_check": 1700000000.0, "passed_at": 1700000300.0 | None,
-"caught_up_at": 1700000400.0 | None, "passed_digest": "…", "caught_up_digest": "…"}}}
+"caught_up_at": 1700000400.0 | None, "passed_digest": "…", "caught_up_digest": "…",
+"fixed": ["the list's customer"], "fixed_digest": "…"}}}
+
+``fixed``: for a kata that names its failures (kata.toml ``[[failures]]``), the
+ones its last check showed fixed, and ``fixed_digest`` the code that check judged.
 
 ``caught_up_at`` is set by ``catch-up``: the kata got the reference fix so
 the learner could join the room further on. It counts as finished (the
@@ -38,12 +42,16 @@ FIELDS = {
     "caught_up_at": float,
     "passed_digest": str,
     "caught_up_digest": str,
+    "fixed": list,
+    "fixed_digest": str,
 }
 # Beyond these, a value is damage, not progress: a count nobody reaches, a time after the year 5000.
 LIMITS = {int: 10**9, float: 1e11}
 
 
 def _value_is_valid(value: object, kind: type) -> bool:
+    if kind is list:  # names of a kata's failures
+        return isinstance(value, list) and len(value) <= 64 and all(_value_is_valid(v, str) for v in value)
     if kind is str:
         return isinstance(value, str) and len(value) <= 128
     if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
@@ -101,12 +109,24 @@ def entry(state: dict, kata_id: str) -> dict:
         "caught_up_at": None,
         "passed_digest": None,
         "caught_up_digest": None,
+        "fixed": [],
+        "fixed_digest": None,
         **state["katas"].get(kata_id, {}),
     }
 
 
-def record_check(state: dict, kata_id: str, passed: bool, now: float, digest: str | None = None) -> dict:
-    """One more check; a pass keeps the time of the first one and what the code was this time."""
+def record_check(
+    state: dict,
+    kata_id: str,
+    passed: bool,
+    now: float,
+    digest: str | None = None,
+    fixed: Sequence[str] | None = None,
+) -> dict:
+    """One more check; a pass keeps the time of the first one and what the code was this time.
+
+    ``fixed``: the kata's named failures this check showed fixed (None: it names none).
+    """
     new = copy.deepcopy(state)
     item = entry(new, kata_id)
     item["checks"] += 1
@@ -114,6 +134,9 @@ def record_check(state: dict, kata_id: str, passed: bool, now: float, digest: st
     if passed:
         item["passed_at"] = item["passed_at"] or now
         item["passed_digest"] = digest
+    if fixed is not None:
+        item["fixed"] = list(fixed)
+        item["fixed_digest"] = digest
     new["katas"][kata_id] = item
     return new
 
@@ -144,6 +167,8 @@ def record_reset(state: dict, kata_id: str) -> dict:
         for key in ("passed", "caught_up"):
             if item[f"{key}_at"] and not item[f"{key}_digest"]:
                 item[f"{key}_digest"] = "reset"
+        if item["fixed"] and not item["fixed_digest"]:
+            item["fixed_digest"] = "reset"
         new["katas"][kata_id] = item
     return new
 
@@ -162,6 +187,8 @@ def as_of(state: dict, digests: Mapping[str, str | None]) -> dict:
             item["passed_at"] = None
         if item.get("caught_up_at") and item.get("caught_up_digest") and item["caught_up_digest"] != now:
             item["caught_up_at"] = None
+        if item.get("fixed") and item.get("fixed_digest") and item["fixed_digest"] != now:
+            item["fixed"] = []  # what the last check saw fixed is not what the code is now
         if item.get("passed_at") and item.get("first_check") and item["first_check"] > item["passed_at"]:
             item["first_check"] = item["passed_at"]
     return view

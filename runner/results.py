@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 PASS, FAIL, TIMEOUT, SYNTAX, BROKEN = "pass", "fail", "timeout", "syntax-error", "could-not-run"
@@ -72,3 +73,17 @@ def distinct_failures(result: CheckResult) -> list[dict]:
             seen.add(key)
             unique.append(failure)
     return unique
+
+
+def fixed_failures(failures: Sequence[dict], result: CheckResult) -> list[str]:
+    """The kata's named failures (``Kata.failures``) this check shows fixed: every check that covers one ran and passed.
+
+    Each part of a failure's ``checks`` must match a scenario that ran, so a check
+    stopped early (a time limit) never counts a failure whose checks did not run.
+    """
+    fixed = []
+    for failure in failures:
+        covering = [[s for s in result.scenarios if part in s.name] for part in failure["checks"]]
+        if all(covering) and all(s.passed for scenarios in covering for s in scenarios):
+            fixed.append(failure["name"])
+    return fixed

@@ -221,7 +221,8 @@ class WatchLoop:
             return
         self.checks += 1
         kata_id = self.kata.id
-        self._record(lambda state: progress.record_check(state, kata_id, result.passed, time.time(), digest))
+        fixed = results.fixed_failures(self.kata.failures, result) if self.kata.failures else None
+        self._record(lambda state: progress.record_check(state, kata_id, result.passed, time.time(), digest, fixed))
         lastcheck.save(self.ws, kata_id, result, time.time())  # what the hints follow
         state = self._view()
         message = ""

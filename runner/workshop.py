@@ -8,7 +8,13 @@ by ``python -m runner report --json -o FILE``::
      "katas": [{"id": "01-command-center", "number": "01", "title": "…",
                 "status": "passed" | "caught-up" | "started" | "not-started",
                 "checks": 3, "hints": 1, "hints_total": 4,
-                "seconds_to_pass": 312.5 | null}]}
+                "seconds_to_pass": 312.5 | null,
+                "failures": ["the list's customer", …], "fixed": ["the list's customer"]}]}
+
+``failures`` are the failures a kata names (kata.toml ``[[failures]]``: the
+capstone hides four) and ``fixed`` those the learner's last check showed fixed;
+both are empty for a kata that names none, and absent from reports written
+before they existed.
 
 ``summarize`` reads many of them; ``parse_report`` says, in one line, why a
 file is not one it can read (damaged, a progress file, an older or newer
@@ -80,10 +86,18 @@ def build_report(katas: Sequence[Kata], state: dict, now: float, learner: str | 
                 "hints": min(progress.entry(state, kata.id)["hints"], len(kata.hints)),
                 "hints_total": len(kata.hints),
                 "seconds_to_pass": progress.seconds_to_pass(state, kata.id),
+                "failures": [f["name"] for f in kata.failures],
+                "fixed": _fixed(kata, state),
             }
             for kata in katas
         ],
     }
+
+
+def _fixed(kata: Kata, state: dict) -> list[str]:
+    """The kata's failures the last check showed fixed, in the kata's order (a name since dropped is not one)."""
+    fixed = set(progress.entry(state, kata.id)["fixed"])
+    return [f["name"] for f in kata.failures if f["name"] in fixed]
 
 
 def render_report(report: dict, style: Style) -> str:
@@ -101,6 +115,11 @@ def render_report(report: dict, style: Style) -> str:
         )
     done = sum(item["status"] in FINISHED for item in report["katas"])
     rows += ["", f"{done} of {plural(len(report['katas']), 'kata')} finished."]
+    for item in report["katas"]:
+        if item.get("failures") and item["status"] != "not-started":
+            fixed = item.get("fixed") or []
+            found = f": {', '.join(fixed)}" if fixed else ""
+            rows.append(f"Kata {item['number']}: {len(fixed)} of {len(item['failures'])} failures fixed{found}.")
     return "\n".join(rows)
 
 
@@ -143,6 +162,10 @@ def parse_report(doc: object) -> dict:
         for key in ("checks", "hints", "hints_total"):
             _number(item.get(key), f"{where}.{key}")
         _number(item.get("seconds_to_pass"), f"{where}.seconds_to_pass", allow_none=True)
+        for key in ("failures", "fixed"):  # absent from reports written before kata 10 named its failures
+            names = item.get(key, [])
+            if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                raise ReportError(f"damaged: {where}.{key} is not a list of names")
     learner = doc.get("learner")
     if learner is not None and not isinstance(learner, str):
         raise ReportError("damaged: learner is not a name")
@@ -166,6 +189,9 @@ class KataRow:
     hinted: int = 0  # learners who revealed at least one hint
     hint_levels: Counter = field(default_factory=Counter)  # hint number -> learners who revealed it
     hints_total: int = 0
+    failures: list[str] = field(default_factory=list)  # the failures the kata names, in its order
+    fixed: Counter = field(default_factory=Counter)  # failure -> learners whose last check showed it fixed
+    working: int = 0  # learners who checked it themselves (neither untouched nor caught up): whose fixes count
 
 
 @dataclass
@@ -205,6 +231,13 @@ def summarize(reports: Sequence[tuple[str, dict]], skipped: Sequence[tuple[str, 
             if item is current:
                 row.on_it += 1
                 row.stuck += item["checks"] > 0
+            for name in item.get("failures", []):
+                if name not in row.failures:
+                    row.failures.append(name)
+            # A caught-up kata's fixes are the reference solution's, not the learner's: not counted.
+            if item.get("failures") and item["status"] in ("passed", "started") and item["checks"]:
+                row.working += 1
+                row.fixed.update(set(item.get("fixed", [])) & set(item["failures"]))
             if item["hints"]:
                 row.hinted += 1
                 for level in range(1, int(item["hints"]) + 1):
@@ -249,6 +282,13 @@ def render_summary(summary: Summary, style: Style) -> str:
                     f" ({worst.stuck} of them {'has' if worst.stuck == 1 else 'have'} checked it without passing)."
                 )
             )
+        for row in summary.rows:
+            if row.failures and row.working:
+                learners = plural(row.working, "learner")
+                out.append(f"Failures fixed in kata {row.number}, by the {learners} who checked it:")
+                width = max(len(name) for name in row.failures)
+                digits = len(str(row.working))
+                out += [f"  {name:<{width}}  {row.fixed[name]:>{digits}} of {row.working}" for name in row.failures]
         needed = summary.hints_needed()
         if needed:
             out.append("Hints needed most:")

@@ -37,6 +37,8 @@ def test_start_fails_for_the_documented_reason(kata, tmp_path):
             assert touched and touched <= wanted, f"touched {touched}, documented {wanted}\n" + summary(result)
         seen.append(verdict(result))
         assert seen[-1] == seen[0], f"run {len(seen)} differs from run 1:\n" + summary(result)
+        # A failure the kata names ([[failures]]) is not counted fixed before the learner fixed it.
+        assert results.fixed_failures(kata.failures, result) == [], summary(result)
 
 
 @pytest.mark.parametrize("kata", KATAS, ids=[k.session for k in KATAS])
@@ -44,6 +46,8 @@ def test_solution_passes(kata, tmp_path):
     folder = copy_kata(kata, tmp_path / kata.id, base="solution")
     result = check(kata, folder)
     assert result.passed, summary(result)
+    # Every failure the kata names ([[failures]]) is counted fixed: each names checks that ran.
+    assert results.fixed_failures(kata.failures, result) == [f["name"] for f in kata.failures]
     # "How your fix works" says nothing false: the reference fix queries nothing once per row.
     assert not per_row_shown(result), f"a false query per row: {lines_sending(folder, per_row_shown(result))}"
 
@@ -72,6 +76,7 @@ def test_variant_gets_its_verdict(kata, variant, tmp_path):
     if variant["verdict"] == "pass":
         assert result.passed, f"a correct fix ({variant['why']}) was rejected:\n" + summary(result)
         assert not shown, f"a correct fix ({variant['why']}) is told it queries once per row: {shown}"
+        assert results.fixed_failures(kata.failures, result) == [f["name"] for f in kata.failures]
         return
     # A wrong fix must fail as a check, for a reason: not by crashing the check itself.
     assert result.status == results.FAIL, f"a wrong fix ({variant['why']}) was not rejected:\n" + summary(result)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from runner import progress, workshop
+from runner import progress, results, workshop
 from runner import state as state_io
 from runner.catalogue import Kata
 from tests.conftest import run_cli
@@ -138,6 +138,138 @@ def test_summary_with_nothing_readable_fails(fixture_ws, tmp_path):
     proc = run_cli(fixture_ws, "summary", str(bad))
     assert proc.returncode == 1
     assert "No report could be read." in proc.stdout and "bad.json: not a report" in proc.stdout
+
+
+# --- a kata's named failures: which a learner fixed, which the room fixed ------------------------
+
+CAPSTONE = Kata(
+    id="04-d",
+    number="04",
+    slug="d",
+    title="Capstone",
+    failures=({"name": "lazy list", "checks": ("lists",)}, {"name": "stale time", "checks": ("ships", "stamps")}),
+)
+
+
+def scenarios(**outcomes: bool) -> results.CheckResult:
+    ran = tuple(results.Scenario(name=name.replace("_", " "), passed=ok) for name, ok in outcomes.items())
+    return results.CheckResult(status=results.FAIL, scenarios=ran)
+
+
+def test_a_failure_is_fixed_when_every_check_that_covers_it_ran_and_passed():
+    fixed = results.fixed_failures
+    assert fixed(CAPSTONE.failures, scenarios(it_lists=True, it_ships=True, it_stamps=True)) == [
+        "lazy list",
+        "stale time",
+    ]
+    assert fixed(CAPSTONE.failures, scenarios(it_lists=True, it_ships=True, it_stamps=False)) == ["lazy list"]
+    # stopped at the time limit before "stamps" ran: that failure is not shown fixed
+    assert fixed(CAPSTONE.failures, scenarios(it_lists=False, it_ships=True)) == []
+    assert fixed(CAPSTONE.failures, results.CheckResult(status=results.BROKEN)) == []
+
+
+def test_a_kata_toml_that_names_failures_badly_is_an_error_not_a_silence():
+    from runner.catalogue import CatalogueError, parse_kata
+
+    good = parse_kata("04-d", "# Kata 04: D", {"failures": [{"name": "x", "checks": "lists"}]})
+    assert good.failures == ({"name": "x", "checks": ("lists",)},)
+    for bad in (
+        [{"name": "x"}],
+        [{"name": "x", "checks": []}],
+        [{"name": "", "checks": ["a"]}],
+        [{"name": "x", "checks": ["a"], "check": ["b"]}],
+        [{"name": "x", "checks": ["a"]}, {"name": "x", "checks": ["b"]}],
+    ):
+        with pytest.raises(CatalogueError, match=r"04-d/kata.toml \[\[failures\]\] #"):
+            parse_kata("04-d", "# Kata 04: D", {"failures": bad})
+
+
+def test_what_a_check_fixed_is_kept_until_the_code_changes():
+    state = progress.record_check(progress.empty(), "04-d", False, 1.0, "v1", fixed=["lazy list"])
+    assert progress.is_valid(state)
+    assert progress.entry(progress.as_of(state, {"04-d": "v1"}), "04-d")["fixed"] == ["lazy list"]
+    assert progress.entry(progress.as_of(state, {"04-d": "v2"}), "04-d")["fixed"] == []
+    # a kata that names no failures records none; a damaged list is damage
+    assert progress.record_check(progress.empty(), "01-a", False, 1.0, "v1")["katas"]["01-a"]["fixed"] == []
+    damaged = {"version": 1, "katas": {"04-d": {"checks": 1, "fixed": "lazy list"}}}
+    assert not progress.is_valid(damaged)
+    assert progress.salvage(damaged) == (progress.empty(), 1)
+
+
+def capstone_learner(fixed: list[str], status: str = "started") -> dict:
+    state = progress.record_check(progress.empty(), "04-d", status == "passed", 100.0, "v", fixed=fixed)
+    if status == "caught-up":
+        state = progress.record_catch_up(state, "04-d", 200.0, "v")
+    return workshop.build_report([*KATAS, CAPSTONE], state, 1_700_000_000.0)
+
+
+def test_the_summary_shows_which_failures_the_room_fixed():
+    reports = [
+        ("ada.json", capstone_learner(["lazy list"])),
+        ("bo.json", capstone_learner(["lazy list", "stale time"], status="passed")),
+        ("cy.json", capstone_learner([])),
+        # caught up: the reference fix, not the learner's: not counted
+        ("di.json", capstone_learner(["lazy list", "stale time"], status="caught-up")),
+        ("ed.json", workshop.build_report([*KATAS, CAPSTONE], progress.empty(), 1.0)),  # not started
+    ]
+    for _, report in reports:
+        workshop.parse_report(report)
+    ada = reports[0][1]["katas"][3]
+    assert (ada["failures"], ada["fixed"]) == (["lazy list", "stale time"], ["lazy list"])
+    summary = workshop.summarize([(n, workshop.parse_report(r)) for n, r in reports])
+    row = summary.rows[3]
+    assert (row.working, row.fixed["lazy list"], row.fixed["stale time"]) == (3, 2, 1)
+    text = workshop.render_summary(summary, workshop.Style())
+    assert "Failures fixed in kata 04, by the 3 learners who checked it:" in text
+    assert "  lazy list   2 of 3" in text and "  stale time  1 of 3" in text
+    assert "Failures fixed in kata 01" not in text  # a kata that names none
+    mine = workshop.render_report(reports[0][1], workshop.Style())
+    assert "Kata 04: 1 of 2 failures fixed: lazy list." in mine
+
+
+def test_the_workshop_page_shows_the_capstone_lines_as_the_summary_prints_them():
+    from collections import Counter
+
+    from runner.catalogue import load_catalogue
+    from tests.katas import WS
+
+    [capstone] = [k for k in load_catalogue(WS) if k.failures]
+    names = [f["name"] for f in capstone.failures]
+    page = (WS.root / "docs" / "workshop.md").read_text(encoding="utf-8")
+    block = page.split(f"Failures fixed in kata {capstone.number}, by the ")[1].split("```")[0]
+    counts = [int(line.rsplit(" of ", 1)[0].split()[-1]) for line in block.splitlines()[1:] if line.strip()]
+    row = workshop.KataRow(capstone.number, capstone.title, failures=names, working=12)
+    row.fixed = Counter(dict(zip(names, counts, strict=True)))
+    printed = workshop.render_summary(workshop.Summary(12, [row], []), workshop.Style())
+    assert f"Failures fixed in kata {capstone.number}, by the {block.rstrip()}" in printed
+
+
+def test_a_report_written_before_failures_were_named_is_read():
+    old = capstone_learner([])
+    for item in old["katas"]:
+        del item["failures"], item["fixed"]
+    summary = workshop.summarize([("old.json", workshop.parse_report(old))])
+    assert "Failures fixed" not in workshop.render_summary(summary, workshop.Style())
+    damaged = capstone_learner(["lazy list"])
+    damaged["katas"][3]["fixed"] = "lazy list"
+    with pytest.raises(workshop.ReportError, match=r"katas\[3\].fixed is not a list of names"):
+        workshop.parse_report(damaged)
+
+
+def test_report_and_check_record_the_failures_a_kata_names(fixture_ws):
+    toml = fixture_ws.checks_dir / "01-shelf" / "kata.toml"
+    toml.write_text(toml.read_text() + '\n[[failures]]\nname = "the titles"\nchecks = ["lists its books"]\n')
+    run_cli(fixture_ws, "check", "01")
+    before = json.loads(run_cli(fixture_ws, "report", "--json").stdout)["katas"][0]
+    assert (before["failures"], before["fixed"]) == (["the titles"], [])
+    start = (fixture_ws.katas_dir / "01-shelf" / SERVICE).read_text()
+    solve(fixture_ws)
+    assert run_cli(fixture_ws, "check", "01").returncode == 0
+    after = json.loads(run_cli(fixture_ws, "report", "--json").stdout)["katas"][0]
+    assert after["fixed"] == ["the titles"]
+    assert "Kata 01: 1 of 1 failures fixed: the titles." in run_cli(fixture_ws, "report").stdout
+    (fixture_ws.katas_dir / "01-shelf" / SERVICE).write_text(start)  # the start again: nothing is fixed
+    assert json.loads(run_cli(fixture_ws, "report", "--json").stdout)["katas"][0]["fixed"] == []
 
 
 # --- catch-up -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from runner import progress
+from runner import progress, results
 from runner import state as state_io
 from runner.catalogue import Kata, load_catalogue, resolve
 from runner.workspace import Workspace
@@ -50,9 +50,10 @@ def record(ws: Workspace, change: Callable[[dict], dict]) -> dict:
     return state
 
 
-def record_check(ws: Workspace, kata: Kata, passed: bool, digest: str | None) -> dict:
+def record_check(ws: Workspace, kata: Kata, result: results.CheckResult, digest: str | None) -> dict:
     """One check of a kata recorded; ``digest``: the code it judged (workspace.code_digest, taken before it ran)."""
-    return record(ws, lambda state: progress.record_check(state, kata.id, passed, time.time(), digest))
+    fixed = results.fixed_failures(kata.failures, result) if kata.failures else None
+    return record(ws, lambda state: progress.record_check(state, kata.id, result.passed, time.time(), digest, fixed))
 
 
 def seconds(text: str) -> float:

@@ -47,7 +47,7 @@ def run(args, ws, style) -> int:
         print(f"Checking kata {kata.number}, {kata.title} …", flush=True)
         digest = code_digest(ws.katas_dir / kata.id)
         result = execute.run_checks(ws, kata, timeout=args.timeout)
-        _common.record_check(ws, kata, result.passed, digest)
+        _common.record_check(ws, kata, result, digest)
         if result.passed:
             print(f"  {style.tick} it passes: left as it is")
             continue

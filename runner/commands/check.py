@@ -68,7 +68,7 @@ def run(args, ws, style) -> int:
         finally:
             alive.done()
         lastcheck.save(ws, kata.id, result, time.time())  # what `hint` follows
-        _common.record_check(ws, kata, result.passed, digest)
+        _common.record_check(ws, kata, result, digest)
         failed += not result.passed
         if args.all:
             mark = style.tick if result.passed else style.cross
@@ -138,7 +138,7 @@ def _run_json(ws, kata, timeout) -> int:
             outputs = json.loads(output_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             outputs = {}
-    _common.record_check(ws, kata, result.passed, digest)
+    _common.record_check(ws, kata, result, digest)
     doc = results_json.to_results(result, kata, ws.display(ws.katas_dir / kata.id), outputs)
     print(json.dumps(doc, indent=2, ensure_ascii=False))
     return 0 if result.passed else 1

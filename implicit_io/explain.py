@@ -9,6 +9,11 @@ Nothing here assumes how the installed SQLAlchemy wraps the error: 2.0 raises
 the ``MissingGreenlet``; asyncpg a plain ``MissingGreenlet`` on both; FastAPI a
 ``ResponseValidationError`` (``get_attribute_error``) whose message carries it,
 when the read happened while it serialised a response. All carry ``xd2s``.
+
+A raise loader (``raiseload()``, ``lazy="raise"``/``"raise_on_sql"``, a deferred
+column's ``raiseload=True``) refuses the same load before any SQL, with an
+``InvalidRequestError`` whose words name the attribute: the same failure, caught
+earlier, explained the same way.
 """
 
 from __future__ import annotations
@@ -100,7 +105,51 @@ def assertion_message(exc: BaseException) -> str:
     return "\n".join(lines).strip()
 
 
-_EMBEDDED = re.compile(r"(?:\(sqlalchemy\.exc\.)?(MissingGreenlet|DetachedInstanceError)\)?:?\s*(.*)")
+# What SQLAlchemy raises when a raise loader refuses a load, in the same words on 2.0 and 2.1 (strategies.py):
+# a relationship's lazy='raise' or 'raise_on_sql' (its mapping, or raiseload() in the query's options), a deferred
+# column's raiseload=True (its mapping, or defer(..., raiseload=True), load_only(..., raiseload=True)).
+RAISELOAD = re.compile(r"'(\w+)\.(\w+)' is not available due to (?:lazy='(raise|raise_on_sql)'|raiseload=True)")
+
+
+# A mapping's eager loading, which a raiseload() option overrides (the wildcard too): without the option,
+# the query that loaded the object would have loaded the relationship.
+EAGER = ("selectin", "joined", "subquery", "immediate")
+
+
+def raiseload_facts(match: re.Match, facts: dict) -> dict:
+    """Which raise loader refused the load: the setting it raised for (lazy='raise', 'raise_on_sql'; None for
+    a deferred column's raiseload=True), whether the mapping or a query's option set it, and the mapping's
+    eager loading it overrode, if any."""
+    lazy = match.group(3)
+    if lazy:
+        mapped = facts.get("lazy")
+        by = "mapping" if mapped == lazy else "option"
+        return {
+            "lazy": lazy,
+            "set_by": by,
+            "overrides": mapped if by == "option" and mapped in EAGER else None,
+            # lazy='raise' refuses before it asks for the session: the object's session may have been closed
+            # before the read, or after it (an async with the error passed through). Either way, it is now.
+            "closed": lazy == "raise" and bool(facts.get("detached")),
+        }
+    # a column's raiseload=True (as raise_on_sql) raises DetachedInstanceError first: here the session was open
+    by = "mapping" if facts.get("deferred_raiseload") else "option"
+    return {"lazy": None, "set_by": by, "overrides": None, "closed": False}
+
+
+def raiseload_error(chain: list[BaseException]) -> tuple[BaseException, re.Match] | None:
+    """SQLAlchemy's InvalidRequestError of a raise loader, and the match naming the attribute and the setting."""
+    for error in chain:
+        if type(error).__name__ == "InvalidRequestError" and type(error).__module__.startswith("sqlalchemy"):
+            match = RAISELOAD.match(str(error).strip())
+            if match:
+                return error, match
+    return None
+
+
+_EMBEDDED = re.compile(
+    r"(?:\(sqlalchemy\.exc\.)?(MissingGreenlet|DetachedInstanceError|InvalidRequestError)\)?:?\s*(.*)"
+)
 
 
 def response_validation_error(chain: list[BaseException]) -> tuple[BaseException, dict, str] | None:
@@ -120,6 +169,8 @@ def response_validation_error(chain: list[BaseException]) -> tuple[BaseException
                 return error, problem, "MissingGreenlet"
             if "DetachedInstanceError" in text or "is not bound to a Session" in text:
                 return error, problem, "DetachedInstanceError"
+            if RAISELOAD.search(text):
+                return error, problem, "InvalidRequestError"
     return None
 
 
@@ -906,9 +957,18 @@ def _fix_text(cause: str, facts: dict, info: dict, model: str, key: str, origin,
             "at": partial.get("where") or marks.get("flush"),
         }
     if cause == "deferred":
+        # A raise loader refuses an awaited load too (awaitable_attrs); beside a defer() naming the column,
+        # undefer() conflicts with it: SQLAlchemy refuses the query.
+        named = facts.get("named_defer")
+        instead = f", in place of the defer() that names {model}.{key} there" if named else ""
+        awaited = not facts.get("raiseload")
         return {
-            "text": f"Load the column with the query that loads the {model} objects, or ask for it, awaited:",
-            "code": f".options(undefer({model}.{key}))   # or: await {var}.awaitable_attrs.{key}",
+            "text": (
+                f"Load the column with the query that loads the {model} objects{instead}"
+                + (", or ask for it, awaited:" if awaited else ":")
+            ),
+            "code": f".options(undefer({model}.{key}))"
+            + (f"   # or: await {var}.awaitable_attrs.{key}" if awaited else ""),
             "at": origin,
         }
     if cause == "expired":
@@ -1028,6 +1088,26 @@ def _traceback_frames(exc: BaseException, chain: list[BaseException]) -> list:
     return []
 
 
+def _served_route(error: BaseException, state) -> dict | None:
+    """The endpoint whose response FastAPI was serialising when it raised ``error``, with the relationship
+    paths its response model reads on ``state`` (``reads``), as an incident's route has them."""
+    from implicit_io.recorder import fastapi_route
+
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    route = fastapi_route(frames[::-1])  # innermost first, as a stack walk
+    if route is None:
+        return None
+    try:
+        schema = _schema_of(route.get("response_type"))
+        route["reads"] = _schema_paths(schema, state.mapper) if schema is not None else []
+    except Exception:
+        route["reads"] = []
+    return route
+
+
 def _state_of(instance):
     try:
         return instance._sa_instance_state
@@ -1047,7 +1127,8 @@ def explain(
     chain = exception_chain(exc)
     greenlet = _find(chain, "MissingGreenlet", MISSING_GREENLET_CODE)
     detached = _find(chain, "DetachedInstanceError", DETACHED_CODE)
-    served = response_validation_error(chain) if greenlet is None and detached is None else None
+    raised = raiseload_error(chain) if greenlet is None and detached is None else None
+    served = response_validation_error(chain) if greenlet is None and detached is None and raised is None else None
     # pytest wraps an import error in CollectError: report the error that ran through your code.
     origin_exc = next((e for e in chain if own_traceback(scope, e.__traceback__)), exc)
     frames = own_traceback(scope, origin_exc.__traceback__)
@@ -1059,8 +1140,11 @@ def explain(
     error_name = None
     if greenlet is not None or (served and served[2] == "MissingGreenlet"):
         error_name = "MissingGreenlet"
-    elif detached is not None or served:
+    elif detached is not None or (served and served[2] == "DetachedInstanceError"):
         error_name = "DetachedInstanceError"
+    elif raised is not None or served:
+        error_name = "InvalidRequestError"  # a raise loader refused the load
+    raise_match = raised[1] if raised else RAISELOAD.search(str(served[1].get("msg", ""))) if served else None
     # Every recorded attempt failed: it was outside an awaited call, on an async driver.
     incidents = list(getattr(record, "incidents", ()) or ())
 
@@ -1103,7 +1187,7 @@ def explain(
         key = key or (str(loc[-1]) if loc else None)
         state = state or _state_of(problem.get("input"))
     else:
-        inner = greenlet if error_name == "MissingGreenlet" else detached
+        inner = {"MissingGreenlet": greenlet, "DetachedInstanceError": detached}.get(error_name) or raised[0]
         info["exception"] = first_line(inner)
         info["wrapped_in"] = type(exc).__name__ if type(inner) is not type(exc) else None
     info["error"] = error_name
@@ -1133,12 +1217,25 @@ def explain(
                 facts["session_marks"] = dict(marks or {})
         if error_name == "DetachedInstanceError" and facts:
             facts["detached"] = True
+        route = None
+        if raise_match and facts.get("key") == raise_match.group(2):
+            facts["raiseload"] = raiseload_facts(raise_match, facts)
+            facts["detached"] = False  # what the load lacked is the attribute, not a session (see "closed")
+            if served:  # no incident (no SQL was tried): the route, from the frames that serialised
+                route = _served_route(served[0], state)
+                if route is not None:
+                    info["location"], info["call_path"] = None, []
+                    facts["reached_by"] = facts.get("reached_by") or {"library": "FastAPI"}
+                    facts["reads"] = route.pop("reads")
+        elif raise_match:  # the attribute's object is out of reach: nothing to say beyond pytest's report
+            info.update(kind="error", error=error_name)
+            return info
         cause = (
             cause_of(facts, frames)
             if facts.get("key")
             else ("detached" if error_name == "DetachedInstanceError" else "io-outside-greenlet")
         )
-        info.update(_conclude(info, cause, facts, frames, None, scope, rules, kata_rules))
+        info.update(_conclude(info, cause, facts, frames, route, scope, rules, kata_rules))
     others = [i for i in incidents if i is not incident]
     if served:  # the other fields FastAPI could not read are errors of this same ResponseValidationError: not hidden
         same = _same_response(served[0], others)
@@ -1285,6 +1382,8 @@ def _conclude(info: dict, cause: str, facts: dict, frames: list, route, scope: S
         info["expired_by"] = expired_by
     if facts.get("reached_by"):
         info["reached_by"] = facts["reached_by"]
+    if facts.get("raiseload"):
+        info["raiseload"] = facts["raiseload"]
     event = facts.get("last_event") or {}
     if cause == "detached" and event.get("what") in ("close", "expunge") and event.get("where"):
         info["closed_at"] = _public(event["where"])

@@ -6,11 +6,12 @@ Nothing to configure. Your code is what lives under pytest's rootdir (outside
 virtual environments and site-packages); your tests are its ``test_*.py``,
 ``*_test.py``, ``conftest.py`` and ``tests/`` files. For each failing test
 whose failure is a ``MissingGreenlet`` (in any of its shapes, FastAPI's
-``ResponseValidationError`` included), a ``DetachedInstanceError``, one
-session used by concurrent tasks, or another session's object handed to a
-session, the failure report gets a section, "implicit IO explained": what
-touched the database, where in your code, why, the fix (always: your own
-suite wants the answer), and the rule it breaks. At the
+``ResponseValidationError`` included), a ``DetachedInstanceError``, a raise
+loader's ``InvalidRequestError`` (``raiseload()``, ``lazy="raise"``: explained
+as the lazy load it refused), one session used by concurrent tasks, or another
+session's object handed to a session, the failure report gets a section,
+"implicit IO explained": what touched the database, where in your code, why,
+the fix (always: your own suite wants the answer), and the rule it breaks. At the
 end, "implicit IO review" lists, for tests that passed, failures your code
 caught and calls that query once per row (the repeated statement, and your
 line that sent it); a failing test's own report gets those calls as a section.

@@ -196,6 +196,21 @@ def _loader_name(load_options, path_keys: list[str]) -> str | None:
     return None
 
 
+def _named_defer(load_options, mapper, key: str) -> bool:
+    """Whether a defer() among the options an instance was loaded with names this very column: an
+    undefer() beside it conflicts with it (SQLAlchemy refuses the query), so a fix replaces it."""
+    for option in load_options or ():
+        for element in getattr(option, "context", ()) or ():
+            try:
+                path = element.path.path
+                strategy = dict(getattr(element, "strategy", None) or ())
+                if getattr(path[-1], "key", None) == key and strategy.get("deferred") is True and mapper.isa(path[-2]):
+                    return True
+            except Exception:  # a wildcard (load_only's "column:*"), an alias: not a defer() naming it
+                continue
+    return False
+
+
 def _column_facts(prop) -> dict:
     columns = getattr(prop, "columns", ()) or ()
     column = columns[0] if columns else None
@@ -204,6 +219,8 @@ def _column_facts(prop) -> dict:
     computed = getattr(column, "computed", None) is not None
     return {
         "deferred": bool(getattr(prop, "deferred", False)),
+        # deferred(..., raiseload=True), mapped_column(deferred_raiseload=True): no load on access, ever
+        "deferred_raiseload": bool(getattr(prop, "deferred", False) and getattr(prop, "raiseload", False)),
         "computed": computed,
         "onupdate": column.onupdate is not None or column.server_onupdate is not None,
         "server_default": column.server_default is not None,
@@ -245,6 +262,7 @@ def state_facts(state, key: str) -> dict:
         )
     elif prop is not None:
         facts.update(_column_facts(prop))
+        facts["named_defer"] = _named_defer(state.load_options, mapper, key)
     return facts
 
 

@@ -10,11 +10,13 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
 
 import nox
@@ -28,7 +30,12 @@ KATA_ENV = ROOT / ".nox" / "katas"
 
 nox.options.sessions = ["next"]
 nox.options.reuse_venv = "yes"
-# nox looks for uv at every run and logs its absence; the katas install with pip, so that line is noise.
+# uv (requirements/nox.txt) makes the sessions' environments in a fraction of virtualenv's and pip's time.
+nox.options.default_venv_backend = "uv|virtualenv"
+# pip compiles what it installs, uv only when asked: without .pyc files, on a machine that writes
+# none (PYTHONDONTWRITEBYTECODE, as CI), every check would compile SQLAlchemy and pytest anew.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+# nox looks for uv at every run and logs its absence; without uv, virtualenv and pip do the work, so that line is noise.
 logging.getLogger("nox").addFilter(lambda record: record.getMessage() != "uv binary not found.")
 
 
@@ -47,20 +54,75 @@ def _kata_python(session: nox.Session) -> str:
     """The one environment every kata session shares, installed only when the pins change.
 
     nox gives each session its own virtualenv; the katas keep one of their own
-    so moving on to the next kata installs nothing, and a warm run skips pip.
+    so moving on to the next kata installs nothing, and a warm run installs
+    nothing either. uv makes it where requirements/nox.txt installed uv, pip
+    elsewhere, and pip again should uv fail (a proxy or mirror only pip's
+    configuration names).
     """
     scripts = KATA_ENV / ("Scripts" if os.name == "nt" else "bin")
     python = str(scripts / ("python.exe" if os.name == "nt" else "python"))
-    args = _requirements(DEFAULT_LINE)
     stamp = KATA_ENV / "installed.sha256"
+    if Path(python).exists() and stamp.exists() and stamp.read_text() == pins_digest():
+        return python
     if not Path(python).exists():
         session.log(f"Creating the katas' environment in {KATA_ENV.relative_to(ROOT)} (once)")
-        session.run(sys.executable, "-m", "venv", str(KATA_ENV), external=True, silent=True)
-    if not stamp.exists() or stamp.read_text() != pins_digest():
-        session.log(f"Installing the pinned packages (SQLAlchemy {DEFAULT_LINE})")
-        session.run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args, external=True)
-        stamp.write_text(pins_digest())
+    args = _requirements(DEFAULT_LINE)
+    uv = _uv()
+    for installer in [uv, None] if uv else [None]:
+        session.log(f"Installing the pinned packages with {'uv' if installer else 'pip'} (SQLAlchemy {DEFAULT_LINE})")
+        try:
+            for index, command in enumerate(_install_commands(installer, python, args, os.environ)):
+                session.run(*command, external=True, silent=index == 0)  # making a venv says nothing to read
+            break
+        except nox.command.CommandFailed:
+            if not installer:
+                raise
+            session.log("uv could not install them (its words are above): pip tries")
+    stamp.write_text(pins_digest())
     return python
+
+
+def _uv() -> str | None:
+    """uv's executable: the one installed beside nox (requirements/nox.txt), else one on PATH; None: pip."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def _install_commands(uv: str | None, python: str, args: list[str], environ: Mapping[str, str]) -> list[list[str]]:
+    """The commands that make the katas' environment anew (its ``python``) and install ``args`` in it.
+
+    Anew each time: an environment uv made has no pip, and old pins leave nothing behind.
+    """
+    if uv:
+        return [
+            [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(KATA_ENV)],
+            # .pyc files now, as pip makes them (UV_COMPILE_BYTECODE above says why).
+            [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python, *_uv_index(environ), *args],
+        ]
+    return [
+        [sys.executable, "-m", "venv", "--clear", str(KATA_ENV)],
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+    ]
+
+
+def _uv_index(environ: Mapping[str, str]) -> list[str]:
+    """pip's index settings from the environment, as uv's options: uv reads no PIP_ variable.
+
+    docs/workshop.md's room without a network sets PIP_NO_INDEX and PIP_FIND_LINKS.
+    """
+    options = []
+    if environ.get("PIP_NO_INDEX", "").strip().lower() in ("1", "true", "yes", "on"):
+        options.append("--no-index")
+    if environ.get("PIP_INDEX_URL", "").strip():
+        options += ["--index-url", environ["PIP_INDEX_URL"].strip()]
+    for name, option in (("PIP_EXTRA_INDEX_URL", "--extra-index-url"), ("PIP_FIND_LINKS", "--find-links")):
+        for value in environ.get(name, "").split():  # pip splits these lists on whitespace
+            options += [option, value]
+    return options
 
 
 def pins_digest() -> str:
@@ -261,8 +323,10 @@ def wheelhouse(session: nox.Session) -> None:
 @nox.session(default=False)
 def offline(session: nox.Session) -> None:
     """This machine's wheelhouse, then the katas and nox installed from it with no index, and kata-01 run (slow; CI)."""
-    # pytest-asyncio only because pyproject.toml's pytest settings name its options.
+    # pytest-asyncio only because pyproject.toml's pytest settings name its options; pip because
+    # runner.wheelhouse downloads with it, and a venv uv made has none.
     session.install(
-        "-r", str(REQUIREMENTS / "nox.txt"), "pytest", "pytest-asyncio", "-c", str(REQUIREMENTS / "constraints.txt")
+        "-r", str(REQUIREMENTS / "nox.txt"), "pip", "pytest", "pytest-asyncio",
+        "-c", str(REQUIREMENTS / "constraints.txt"),
     )  # fmt: skip
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests/offline_wheelhouse.py", *session.posargs)

@@ -9,8 +9,10 @@ that answers nothing), the way a laptop in a room without a network does:
 1. ``python -m runner.wheelhouse --this-machine`` fills the folder;
 2. a new virtual environment installs nox from it (docs/workshop.md's step);
 3. ``nox -s kata-01``, in a copy of the repository, creates the katas'
-   environment from the folder and runs the kata: it fails the way kata 01
-   fails, which proves the environment installed and the checks ran.
+   environment from the folder with uv (installed beside nox) and runs the
+   kata: it fails the way kata 01 fails, which proves the environment
+   installed and the checks ran;
+4. the same with pip, on a laptop where uv is not installed.
 """
 
 from __future__ import annotations
@@ -28,18 +30,27 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def offline_env(wheels: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k.upper() not in ("VIRTUAL_ENV",)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) and k.upper() != "VIRTUAL_ENV"}
     env.update(
         PIP_CONFIG_FILE=os.devnull,  # no pip.conf: no extra index, no find-links of this machine
+        UV_NO_CONFIG="1",  # nor uv.toml; uv reads the PIP_ variables below through noxfile.py
         PIP_NO_INDEX="1",
         PIP_FIND_LINKS=str(wheels),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         HTTP_PROXY="http://127.0.0.1:9",  # anything that still tries the network fails at once
         HTTPS_PROXY="http://127.0.0.1:9",
+        # No uv of this machine's (nox's session has one): only the one installed from the wheelhouse.
+        PATH=os.pathsep.join(
+            p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not uv_in(Path(p)).is_file()
+        ),
     )
     env.pop("KATAS_HOME", None)
     env.pop("KATAS_SQLALCHEMY", None)
     return env
+
+
+def uv_in(folder: Path) -> Path:
+    return folder / ("uv.exe" if os.name == "nt" else "uv")
 
 
 def test_the_katas_install_and_run_from_the_wheelhouse_with_no_index(tmp_path):
@@ -66,12 +77,31 @@ def test_the_katas_install_and_run_from_the_wheelhouse_with_no_index(tmp_path):
     )
     assert install.returncode == 0, install.stdout + install.stderr
 
+    kata_env = repo / ".nox" / "katas"
+    out = kata_01(python, repo, env)
+    uv = uv_in(Path(python).parent)
+    assert uv.is_file(), "uv was installed from the wheelhouse beside nox"
+    assert "Installing the pinned packages with uv" in out and "pip tries" not in out, out
+    assert f"{uv} pip install" in out, out
+    assert "uv = " in (kata_env / "pyvenv.cfg").read_text(), "uv made the environment"
+
+    # A laptop without uv (no wheel for it): pip installs from the same folder.
+    uninstall = subprocess.run([python, "-m", "pip", "uninstall", "-y", "uv"], env=env, capture_output=True, text=True)
+    assert uninstall.returncode == 0, uninstall.stdout + uninstall.stderr
+    shutil.rmtree(kata_env)
+    out = kata_01(python, repo, env)
+    assert "Installing the pinned packages with pip" in out, out
+    assert "uv = " not in (kata_env / "pyvenv.cfg").read_text(), "venv made the environment"
+    assert sys.version_info >= (3, 10)
+
+
+def kata_01(python: str, repo: Path, env: dict[str, str]) -> str:
+    """`nox -s kata-01` in the copy: it installs the katas' environment, and kata 01 fails as it should."""
     run = subprocess.run(
         [python, "-m", "nox", "-s", "kata-01"], cwd=repo, env=env, capture_output=True, text=True, timeout=900
     )
     out = run.stdout + run.stderr
     assert (repo / ".nox" / "katas").is_dir(), out
-    assert "Installing the pinned packages" in out, out
     assert run.returncode == 1 and "not passing yet" in out, out
     assert "Kata 01:" in out and "checks pass" in out, out
-    assert sys.version_info >= (3, 10)
+    return out

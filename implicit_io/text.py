@@ -146,9 +146,17 @@ def _why_of_cause(failure: dict, base: str) -> str | None:
         loaded = loaded_at or " by a query"
         return f"{instance} was loaded{loaded}, and no loader option of that query loads {model}.{key}."
     if cause == "relationship-not-loaded":
+        # The mapping's setting is named only where it is the lazy load itself: a mapping's eager loading that a
+        # query's option (lazyload()) overrode, or a new object's, is not what ran.
+        lazy = facts.get("lazy", "select")
+        how = (
+            f"the relationship keeps lazy loading (lazy={lazy!r})"
+            if lazy in ("select", True)
+            else "reading it is a lazy load"
+        )
         return (
-            f"{instance} was loaded{loaded_at or ' by a query'}, which does not load {model}.{key}; the "
-            f"relationship keeps lazy loading (lazy={facts.get('lazy', 'select')!r}), a query in the attribute read."
+            f"{instance} was loaded{loaded_at or ' by a query'}, which does not load {model}.{key}; {how}, a query in "
+            "the attribute read."
         )
     if cause == "second-hop":
         hops = facts.get("load_path", [])

@@ -268,6 +268,13 @@ def test_a_raise_loader_is_explained_as_the_load_it_refused(name, url, recorder)
     assert failure["cause"] == missing_greenlet["cause"] == cause and failure["kind"] == KINDS[cause], text
     assert failure["attribute"] == missing_greenlet["attribute"], text
     assert failure["attribute"]["model"] == model and failure["attribute"]["key"] == key, text
+    # The twin's Why names the mapping's lazy= only where that is the lazy load that ran: a mapping's raise
+    # setting that the twin's lazyload() overrode is not
+    twin_why = next(line for line in shown(missing_greenlet).splitlines() if line.startswith("  Why:"))
+    assert "lazy='raise" not in twin_why, twin_why
+    if cause == "relationship-not-loaded":
+        lazily = "keeps lazy loading (lazy='select')" if set_by == "option" else "reading it is a lazy load"
+        assert lazily in twin_why, twin_why
 
     # Where: the line of the learner's that read it, the same as the MissingGreenlet's
     where = failure["location"]

@@ -323,10 +323,10 @@ def wheelhouse(session: nox.Session) -> None:
 @nox.session(default=False)
 def offline(session: nox.Session) -> None:
     """This machine's wheelhouse, then the katas and nox installed from it with no index, and kata-01 run (slow; CI)."""
-    # pytest-asyncio only because pyproject.toml's pytest settings name its options; pip because
+    # pytest-asyncio and pytest-timeout only because pyproject.toml's pytest settings name their options; pip because
     # runner.wheelhouse downloads with it, and a venv uv made has none.
     session.install(
-        "-r", str(REQUIREMENTS / "nox.txt"), "pip", "pytest", "pytest-asyncio",
+        "-r", str(REQUIREMENTS / "nox.txt"), "pip", "pytest", "pytest-asyncio", "pytest-timeout",
         "-c", str(REQUIREMENTS / "constraints.txt"),
     )  # fmt: skip
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests/offline_wheelhouse.py", *session.posargs)

@@ -27,6 +27,7 @@ SQLALCHEMY_LINES = ("2.0", "2.1")
 # SQLAlchemy 2.1 needs Python 3.11; on 3.10 the 2.0 line is the only one.
 DEFAULT_LINE = os.environ.get("KATAS_SQLALCHEMY") or ("2.1" if sys.version_info >= (3, 11) else "2.0")
 KATA_ENV = ROOT / ".nox" / "katas"
+DOCTOR_ENVIRONMENT_BROKEN = 3  # runner/doctor.py's ENVIRONMENT_BROKEN: nox runs without the runner's imports
 
 nox.options.sessions = ["next"]
 nox.options.reuse_venv = "yes"
@@ -301,16 +302,27 @@ def doctor(session: nox.Session) -> None:
             f"nox runs on Python {sys.version.split()[0]}; the katas need 3.10 or newer. Install Python 3.11, "
             "then: python3.11 -m pip install -r requirements/nox.txt && python3.11 -m nox -s doctor"
         )
+    # runner.doctor needs only the standard library, so a broken environment is named, not a crash.
+    code = subprocess.call([_doctor_python(session), "-m", "runner.doctor"], cwd=ROOT)
+    if code == DOCTOR_ENVIRONMENT_BROKEN:
+        # The pins did not change, yet a package is missing or another version (a stray pip install, an
+        # interrupted one): what the doctor's Fix promises, the environment made anew, and a second look.
+        session.log("The katas' environment lacks its pinned packages: installing it anew")
+        (KATA_ENV / "installed.sha256").unlink(missing_ok=True)
+        code = subprocess.call([_doctor_python(session), "-m", "runner.doctor"], cwd=ROOT)
+    if code:
+        session.error("the doctor found problems: fix them from the top, then run nox -s doctor again")
+
+
+def _doctor_python(session: nox.Session) -> str:
+    """The katas' environment, installed if it must be; an install that fails says where to go next."""
     try:
-        python = _kata_python(session)
+        return _kata_python(session)
     except nox.command.CommandFailed:
         session.error(
             "The katas' environment could not be installed (pip's own words are above). "
             "No network, or PyPI blocked? Install from a wheelhouse: docs/workshop.md, 'Rooms without a network'"
         )
-    # runner.doctor needs only the standard library, so a broken environment is named, not a crash.
-    if subprocess.call([python, "-m", "runner.doctor"], cwd=ROOT):
-        session.error("the doctor found problems: fix them from the top, then run nox -s doctor again")
 
 
 @nox.session(python=False, default=False)

@@ -38,7 +38,9 @@ REQUIREMENTS = RUNNER_HOME / "requirements"
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 SUPPORTED = ((3, 10), (3, 13))  # oldest and newest Python the README promises
 DATABASE_TIMEOUT = 10.0
-INSTALL_FIX = "python -m nox -s doctor (it installs the pinned environment in .nox/katas, then checks again)"
+INSTALL_FIX = "python -m nox -s doctor (it installs the pinned environment in .nox/katas anew, then checks again)"
+# The exit code that says the environment itself is broken: `nox -s doctor` then installs it anew (noxfile.py).
+ENVIRONMENT_BROKEN = 3
 # Imported to prove the environment works, not just that it is installed.
 IMPORTS = ("sqlalchemy.ext.asyncio", "aiosqlite", "pytest", "pytest_asyncio", "fastapi", "httpx")
 
@@ -465,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     ws = Workspace.locate()
     findings = run_all(ws)
     print(render(findings, style_for(sys.stdout)))
+    if any(f.part == "environment" and f.status == FAIL for f in findings):
+        return ENVIRONMENT_BROKEN
     return 1 if any(f.status == FAIL for f in findings) else 0
 
 

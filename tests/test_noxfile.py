@@ -27,6 +27,10 @@ def python_in(env):
     return env / "Scripts" / "python.exe" if os.name == "nt" else env / "bin" / "python"
 
 
+class SessionError(Exception):
+    """session.error(): nox ends the session with this message."""
+
+
 class Session:
     """What _kata_python asks of a nox session: it records the commands, and a venv command makes the python."""
 
@@ -37,6 +41,9 @@ class Session:
 
     def log(self, message: str) -> None:
         self.logs.append(message)
+
+    def error(self, message: str) -> None:
+        raise SessionError(message)
 
     def run(self, *command: str, external: bool = False, silent: bool = False) -> None:
         assert external, "the katas' environment is not the session's: nox must not warn about it"
@@ -147,3 +154,25 @@ def test_the_wheelhouse_carries_uv_for_every_laptop(target):
     # requirements/nox.txt installs uv beside nox: a room without a network needs its wheel too.
     specs = [spec for group in wheelhouse.requirements_for(target) for spec in group]
     assert any(spec.startswith("uv==") for spec in specs)
+
+
+def test_the_doctor_installs_a_broken_environment_anew_and_looks_again(env, monkeypatch):
+    """Its Fix says `nox -s doctor` installs the environment anew: true also when the pins did not change."""
+    from runner import doctor
+
+    assert noxfile.DOCTOR_ENVIRONMENT_BROKEN == doctor.ENVIRONMENT_BROKEN
+    monkeypatch.setattr(noxfile, "_uv", lambda: UV)
+    noxfile._kata_python(Session(env))  # installed once: its stamp matches the pins
+    looks = iter([doctor.ENVIRONMENT_BROKEN, 0])  # a package went missing; after the install, all is well
+    calls: list[list[str]] = []
+    monkeypatch.setattr(noxfile.subprocess, "call", lambda command, cwd: calls.append(command) or next(looks))
+    session = Session(env)
+    noxfile.doctor(session)
+    assert [command[:2] for command in session.commands] == [[UV, "venv"], [UV, "pip"]], "made anew"
+    assert [command[1:] for command in calls] == [["-m", "runner.doctor"]] * 2
+    assert (env / "installed.sha256").read_text() == noxfile.pins_digest()
+
+    # still broken after the install: the session fails, once, and says so
+    looks = iter([doctor.ENVIRONMENT_BROKEN, doctor.ENVIRONMENT_BROKEN])
+    with pytest.raises(SessionError, match="the doctor found problems"):
+        noxfile.doctor(Session(env))

@@ -6,7 +6,9 @@
 * The katas that train a rule are the kata.toml files naming it.
 * Which rule a failure breaks: every cause the explainer knows carries the words a
   rule about it uses (``CAUSE_TERMS``); the rules whose slug, title and statement
-  use the most of them win. A new kata's rule page is found the day it is written.
+  use the most of them win, a word in the slug or title counting twice (a page
+  *about* commits says so in its title; one that mentions a commit in passing
+  does not). A new kata's rule page is found the day it is written.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ CAUSE_TERMS: dict[str, tuple[str, ...]] = {
     "expired-after-update": ("flush", "refresh", "generated", "eager_defaults", "update"),
     "server-default-not-fetched": ("flush", "refresh", "generated", "eager_defaults", "insert"),
     "expired-after-commit": ("commit", "expire_on_commit", "expire"),
-    "expired-after-rollback": ("rollback", "expire"),
+    "expired-after-rollback": ("rollback", "roll back", "expire"),
     "expired": ("expire", "refresh"),
     "deferred": ("deferred", "undefer", "load_only"),
     "sync-session": ("asyncsession", "sync session", "async def", "await"),
@@ -46,7 +48,7 @@ CAUSE_TERMS: dict[str, tuple[str, ...]] = {
     "loader-path": ("chain", "path", "hop", "query's entity"),
     "concurrent-session": ("concurrent", "one session per task", "gather", "taskgroup", "at the same time"),
     "sync-driver": ("sync session", "asyncsession", "async driver", "event loop", "await"),
-    "pending-rollback": ("rollback", "savepoint", "begin_nested", "failed"),
+    "pending-rollback": ("rollback", "roll back", "savepoint", "begin_nested", "failed"),
     # Not about the database: no rule page covers them, and none should score.
     "interrupted": (),
     "exit": (),
@@ -140,8 +142,9 @@ class RuleIndex:
 
     def score(self, rule: Rule, cause: str) -> int:
         terms = CAUSE_TERMS.get(cause, ())
-        text = f"{rule.slug.replace('-', ' ')} {rule.title} {rule.statement}".lower()
-        return sum(1 for term in terms if term in text)
+        heading = f"{rule.slug.replace('-', ' ')} {rule.title}".lower()
+        statement = rule.statement.lower()
+        return sum(2 if term in heading else 1 if term in statement else 0 for term in terms)
 
     def for_cause(self, cause: str, among: list[str] | tuple[str, ...] | None = None) -> list[dict]:
         """The rules a failure of this cause breaks, best first: among ``among`` (a kata's rules) if any fit."""

@@ -514,6 +514,44 @@ def test_rules_come_from_the_pages_and_the_katas(tmp_path):
     assert "is not written yet" in shown and "kata 09 (nox -s kata-09) trains it" in shown
 
 
+# Outside a kata (a team's own suite), each cause's Rule line names the page about it, and only that page
+# (two for a deferred column: the eager-load page shows undefer(), Hidden attribute reads the deferred report).
+PAGE_FOR_CAUSE = {
+    "relationship-not-loaded": ["eager-load-what-you-read"],
+    "second-hop": ["chain-loader-options"],
+    "loader-path": ["chain-loader-options"],
+    "identity-map": ["get-and-the-identity-map"],
+    "new-object-relationship": ["refresh-what-the-database-generated"],
+    "expired-after-update": ["refresh-what-the-database-generated"],
+    "server-default-not-fetched": ["refresh-what-the-database-generated"],
+    "refreshed-without-names": ["refresh-what-the-database-generated"],
+    "expired-after-commit": ["expire-on-commit"],
+    "expired": ["expire-on-commit"],
+    "expired-after-rollback": ["roll-back-only-what-failed"],
+    "pending-rollback": ["roll-back-only-what-failed"],
+    "deferred": ["eager-load-what-you-read", "hidden-attribute-reads"],
+    "sync-session": ["async-endpoints-use-asyncsession"],
+    "io-outside-greenlet": ["async-endpoints-use-asyncsession"],
+    "sync-driver": ["async-endpoints-use-asyncsession"],
+    "detached": ["an-object-does-not-cross-a-session-boundary"],
+    "not-in-session": ["an-object-does-not-cross-a-session-boundary"],
+    "concurrent-session": ["one-session-per-task"],
+    "interrupted": [],
+    "exit": [],
+}
+
+
+@pytest.mark.parametrize("cause", sorted(PAGE_FOR_CAUSE))
+def test_outside_a_kata_a_cause_names_the_page_about_it(cause):
+    assert [r["slug"] for r in RuleIndex.discover(WS.root).for_cause(cause)] == PAGE_FOR_CAUSE[cause]
+
+
+def test_every_cause_has_its_page_named():
+    from implicit_io.rules import CAUSE_TERMS
+
+    assert set(CAUSE_TERMS) == set(PAGE_FOR_CAUSE)
+
+
 def test_catching_handler_finds_the_except(tmp_path):
     source = tmp_path / "code.py"
     source.write_text("def f(p):\n    try:\n        return p.dancer\n    except Exception:\n        return None\n")

@@ -27,8 +27,24 @@ def _where(location: dict, base: str) -> str:
     return where
 
 
-def _short(location: dict) -> str:
-    return f"{location['file'].rsplit('/', 1)[-1]}:{location['line']} {location.get('function', '?')}()"
+def _short(location: dict, names: dict[str, str] | None = None) -> str:
+    name = (names or {}).get(location["file"]) or location["file"].rsplit("/", 1)[-1]
+    return f"{name}:{location['line']} {location.get('function', '?')}()"
+
+
+def distinct_names(files: list[str]) -> dict[str, str]:
+    """Each file as its name, or with as many of its folders as tell it from another file of the same name
+    (a service's api/orders.py and services/orders.py): the shortest names that are still distinct."""
+    names = {}
+    for file in set(files):
+        parts = file.split("/")
+        depth = 1
+        while depth < len(parts) and any(
+            other != file and other.split("/")[-depth:] == parts[-depth:] for other in set(files)
+        ):
+            depth += 1
+        names[file] = "/".join(parts[-depth:])
+    return names
 
 
 def attribute_sentence(attribute: dict, cause: str | None = None, raiseload: dict | None = None) -> str:
@@ -457,7 +473,8 @@ def _body_lines(
         lines.append(f"  While: FastAPI serialised the response of {route['function']}(){at}{model}{field}")
     path = [f for f in failure.get("call_path") or [] if f]
     if len(path) > 1:
-        lines.append("  Path:  " + " -> ".join(_short(f) for f in path))
+        names = distinct_names([f["file"] for f in path])
+        lines.append("  Path:  " + " -> ".join(_short(f, names) for f in path))
     attribute = failure.get("attribute")
     if attribute:
         lines.append(f"  What:  {attribute_sentence(attribute, failure.get('cause'), failure.get('raiseload'))}")

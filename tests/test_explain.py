@@ -588,3 +588,21 @@ def test_plain_rendering_has_no_colour_and_keeps_the_old_words():
     assert "Reading Shelf.books on Shelf(id=1) needed a query" in shown
     assert "Rule:  no rule page covers this yet." in shown
     assert "\x1b[" not in shown
+
+
+def test_the_path_tells_files_of_the_same_name_apart():
+    path = [
+        {"file": "app/api/orders.py", "line": 63, "function": "place_order"},
+        {"file": "app/services/orders.py", "line": 88, "function": "place"},
+        {"file": "app/api/orders.py", "line": 23, "function": "order_out"},
+    ]
+    shown = io_text.explanation_lines({"kind": "lazy-load", "exception": "MissingGreenlet: …", "call_path": path})
+    assert (
+        "  Path:  api/orders.py:63 place_order() -> services/orders.py:88 place() -> api/orders.py:23 order_out()"
+        in (shown)
+    )
+    alone = [{"file": "app/services/event_service.py", "line": 72, "function": "get"}, {**path[0]}]
+    assert io_text.distinct_names([f["file"] for f in alone]) == {
+        "app/services/event_service.py": "event_service.py",
+        "app/api/orders.py": "orders.py",
+    }

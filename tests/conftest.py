@@ -32,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"one_leg: tests the runner alone; runs on the {FIRST_LEG} leg only")
     config.addinivalue_line("markers", "per_database: the same on both SQLAlchemy lines; runs on the 2.0 legs only")
     config.addinivalue_line("markers", "legs(*names): runs on these legs only, unless KATAS_TESTS_FULL=1")
+    config.addinivalue_line("markers", "postgres_only: about PostgreSQL itself; runs on the PostgreSQL legs only")
 
 
 def left_to_other_legs(item: pytest.Item, leg: str) -> bool:
@@ -43,6 +44,7 @@ def left_to_other_legs(item: pytest.Item, leg: str) -> bool:
         (item.get_closest_marker("one_leg") and leg != FIRST_LEG)
         or (item.get_closest_marker("per_database") and line != "2.0")
         or (legs is not None and leg not in legs.args and os.environ.get("KATAS_TESTS_FULL") != "1")
+        or (item.get_closest_marker("postgres_only") and not leg.startswith("postgresql"))
     )
 
 

@@ -37,10 +37,15 @@ from tests.katas import KATAS, WS, copy_kata
 
 SETTING = os.environ.get("KATAS_DATABASE_URL", "").strip()
 ON_POSTGRES = SETTING.startswith("postgresql")
-postgres_only = pytest.mark.skipif(
-    not ON_POSTGRES,
-    reason="PostgreSQL only: set KATAS_DATABASE_URL=postgresql+asyncpg://… (nox -s tests runs both databases)",
-)
+
+
+def postgres_only(test):
+    """About PostgreSQL itself: a SQLite leg of `nox -s tests` leaves it to the PostgreSQL legs
+    (tests/conftest.py); run by hand without a PostgreSQL setting, it is skipped, and says why."""
+    reason = "PostgreSQL only: set KATAS_DATABASE_URL=postgresql+asyncpg://… (nox -s tests runs both databases)"
+    return pytest.mark.postgres_only(pytest.mark.skipif(not ON_POSTGRES, reason=reason)(test))
+
+
 CONNECT_TIMEOUT = 5  # runner/checks/conftest.py: how long a server that does not answer is waited on
 SLACK = 15  # seconds for starting Python and pytest on a loaded 2-core machine
 

@@ -117,8 +117,9 @@ LEGS = ["sqlite-2.0", "postgresql-2.0", "sqlite-2.1", "postgresql-2.1"]
         (("one_leg",), ["sqlite-2.0"]),
         (("per_database",), ["sqlite-2.0", "postgresql-2.0"]),
         ((pytest.mark.legs("sqlite-2.1", "postgresql-2.0"),), ["postgresql-2.0", "sqlite-2.1"]),
+        (("postgres_only",), ["postgresql-2.0", "postgresql-2.1"]),
     ],
-    ids=["unmarked", "one_leg", "per_database", "legs"],
+    ids=["unmarked", "one_leg", "per_database", "legs", "postgres_only"],
 )
 def test_each_test_runs_on_the_legs_its_marker_names(marks, runs_on):
     from tests.conftest import left_to_other_legs

@@ -18,10 +18,12 @@ import re
 import shutil
 import socket
 import sys
+import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,8 +31,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import MetaData, create_engine, create_mock_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import functions
@@ -46,7 +48,7 @@ CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is named, not wait
 LOCK_TIMEOUT = "2s"  # the teardown's DROP never waits longer on a lock a leaked session holds
 # A test's schema: `kata_` and 16 hex digits. The sweep touches no other name.
 SCHEMA_PATTERN = "^kata_[0-9a-f]{16}$"
-# While a test runs, its admin connection holds the advisory lock (LOCK_SPACE, hashtext(schema)):
+# While a test runs, its process's admin connection holds the advisory lock (LOCK_SPACE, hashtext(schema)):
 # a schema whose lock nobody holds belongs to a run that died (a check stopped at its time limit).
 LOCK_SPACE = 0x6B617461  # "kata"
 ADMIN = "katas-admin"  # the application_name of the fixture's own connections, never routed
@@ -97,6 +99,7 @@ def postgres_url(raw: str) -> URL | None:
 
 POSTGRES: URL | None = None  # set at session start when the setting names PostgreSQL
 _admin: AsyncEngine | None = None
+_link: AdminLink | None = None  # this process's admin connection, from the session's start to its end
 _schema: str | None = None  # the running test's schema: every PostgreSQL connection opened now lands there
 _engines: weakref.WeakSet[Engine] | None = None  # every engine that connected during the running test
 _clock: DatabaseClock | None = None  # the running test's database clock, when it asked for one
@@ -213,29 +216,63 @@ def _connection_problem(url: URL, exc: BaseException) -> str:
     )
 
 
-async def _open_postgres(url: URL) -> None:
-    """Connect once (the setting works), check the user may create schemas, sweep dead runs' schemas."""
-    global _admin
-    _admin = create_async_engine(url, poolclass=NullPool, connect_args={"server_settings": {"application_name": ADMIN}})
+def _admin_engine(url: URL) -> AsyncEngine:
+    # NullPool: a connection closed is closed, and nothing of it is tied to the event loop that opened it.
+    return create_async_engine(url, poolclass=NullPool, connect_args={"server_settings": {"application_name": ADMIN}})
+
+
+async def _connect_admin(engine: AsyncEngine, url: URL) -> AsyncConnection:
     try:
-        conn = await _admin.connect()
-    except Exception as exc:  # noqa: BLE001 - whatever stops the first connection, the setting names it
+        return await engine.connect()
+    except Exception as exc:  # noqa: BLE001 - whatever stops the connection, the setting names it
         # (SQLAlchemy 2.1 wraps a refusal in DBAPIError; 2.0 lets asyncpg's own exception through.)
         raise SettingError(_connection_problem(url, exc)) from None
+
+
+async def _driver(conn: AsyncConnection):
+    """asyncpg's own connection under ``conn``: the admin statements go to it as simple queries, several
+    in one round trip, outside SQLAlchemy's transaction handling."""
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def _check_and_sweep(pg, url: URL) -> None:
+    """The user may create schemas here; then the schemas of dead runs go."""
+    if not await pg.fetchval("SELECT has_database_privilege(current_database(), 'CREATE')"):
+        raise SettingError(
+            f"{SETTING}={_shown(url.render_as_string(hide_password=False))}: user {url.username!r} "
+            f"may not create schemas in database {url.database!r}, and each check needs one. Grant it "
+            f"(GRANT CREATE ON DATABASE {url.database} TO {url.username}) or use a database of your own"
+        )
+    await _sweep(pg)
+
+
+async def _open_postgres(url: URL) -> None:
+    """Connect once (the setting works), check the user may create schemas, sweep dead runs' schemas.
+
+    runner/sweep.py runs it on its own after a killed check; a check's pytest does the same on its
+    admin connection (AdminLink.open).
+    """
+    global _admin
+    _admin = _admin_engine(url)
+    conn = await _connect_admin(_admin, url)
     try:
-        allowed = await conn.scalar(text("SELECT has_database_privilege(current_database(), 'CREATE')"))
-        if not allowed:
-            raise SettingError(
-                f"{SETTING}={_shown(url.render_as_string(hide_password=False))}: user {url.username!r} "
-                f"may not create schemas in database {url.database!r}, and each check needs one. Grant it "
-                f"(GRANT CREATE ON DATABASE {url.database} TO {url.username}) or use a database of your own"
-            )
-        await _sweep(conn)
+        await _check_and_sweep(await _driver(conn), url)
     finally:
         await conn.close()
 
 
-async def _sweep(conn) -> None:
+def _lock(function: str, schema: str) -> str:
+    return f"SELECT {function}({LOCK_SPACE}, hashtext('{_checked(schema)}'))"
+
+
+def _checked(schema: str) -> str:
+    # The name goes into SQL text (several statements in one round trip take no parameters).
+    if not re.fullmatch(SCHEMA_PATTERN, schema):
+        raise ValueError(f"not a check's schema: {schema!r}")
+    return schema
+
+
+async def _sweep(pg) -> None:
     """Drop the schemas of runs that died: a check stopped at its time limit never tore down.
 
     A live test holds its schema's advisory lock from before CREATE SCHEMA
@@ -243,58 +280,171 @@ async def _sweep(conn) -> None:
     lock anybody can take marks a schema nobody is using. A schema that cannot
     be dropped (another user's) is left alone.
     """
-    found = await conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname ~ :p"), {"p": SCHEMA_PATTERN})
-    names = found.scalars().all()
-    await conn.commit()
+    import asyncpg
+
+    names = [row[0] for row in await pg.fetch("SELECT nspname FROM pg_namespace WHERE nspname ~ $1", SCHEMA_PATTERN)]
     for name in names:
-        key = {"k": LOCK_SPACE, "s": name}
-        if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k, hashtext(:s))"), key):
-            await conn.commit()
+        if not await pg.fetchval(_lock("pg_try_advisory_lock", name)):
             continue  # a live test's
-        try:
-            await _drop_schema(conn, name)
-        except DBAPIError:
-            await conn.rollback()
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k, hashtext(:s))"), key)
-            await conn.commit()
+        with suppress(asyncpg.PostgresError):
+            await _drop_schema(pg, name)
 
 
-async def _drop_schema(conn, schema: str) -> None:
-    """DROP SCHEMA … CASCADE (tables, enum types and all), ending whoever still holds a lock on it.
+async def _make_schema(pg, schema: str) -> None:
+    """The schema's advisory lock, then the schema: one round trip. From now until the DROP, no
+    other run's sweep takes this schema for dead."""
+    try:
+        await pg.execute(f'{_lock("pg_advisory_lock", schema)}; CREATE SCHEMA "{schema}"')
+    except BaseException:
+        with suppress(Exception):  # a session lock outlives the rolled-back CREATE
+            await pg.execute(_lock("pg_advisory_unlock", schema))
+        raise
+
+
+async def _drop_schema(pg, schema: str) -> None:
+    """DROP SCHEMA … CASCADE (tables, enum types and all), ending whoever still holds a lock on it;
+    then release the schema's advisory lock, which the caller holds, dropped or not.
 
     A session the code under test left open keeps its transaction, and its
     locks, until its connection closes: DROP would wait for it forever. So
-    every backend still named after the schema, or holding a lock on one of
-    its tables, is terminated first, and the DROP waits at most LOCK_TIMEOUT.
+    every backend still named after the schema is terminated first, in the
+    same round trip, and the DROP waits at most LOCK_TIMEOUT. Only when that
+    runs out does the slower search of pg_locks find what else holds a lock on
+    one of its tables (a connection the checks did not route), end it too, and
+    try again.
     """
-    holders = text(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = :s AND pid <> pg_backend_pid() "
-        "UNION SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND l.pid <> pg_backend_pid()"
+    import asyncpg
+
+    named = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE application_name = '{_checked(schema)}' AND pid <> pg_backend_pid()"
     )
-    for attempt in range(5):
-        for pid in (await conn.execute(holders, {"s": schema})).scalars().all():
-            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    holders = (
+        f"SELECT pg_terminate_backend(pid) FROM ({named.replace('pg_terminate_backend(pid)', 'pid')} "
+        "UNION SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{schema}' "
+        "AND l.pid <> pg_backend_pid()) AS holders"
+    )
+    # The lock goes only once the DROP is committed: a sweep that takes it finds no schema left.
+    drop = (
+        f"BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; "
+        f"COMMIT; {_lock('pg_advisory_unlock', schema)}"
+    )
+    try:
+        for attempt in range(5):
+            try:
+                await pg.execute(f"{named if attempt == 0 else holders}; {drop}")
+                return
+            except asyncpg.PostgresError as exc:
+                await pg.execute("ROLLBACK")
+                if exc.sqlstate != "55P03" or attempt == 4:  # 55P03: lock_not_available
+                    raise
+    except BaseException:
+        with suppress(Exception):
+            await pg.execute(_lock("pg_advisory_unlock", schema))
+        raise
+
+
+class AdminLink:
+    """This process's own connection to PostgreSQL, which creates, locks and drops each test's schema.
+
+    One for the whole run, not one per test: connecting and closing again for
+    each test was time every test waited for. asyncpg ties
+    a connection to the event loop that opened it, and pytest-asyncio gives
+    each test a loop of its own, so this connection lives on a thread of its
+    own, with its own loop, and the fixtures hand it their statements
+    (``run``). It is opened when pytest starts (in the process that runs the
+    checks: a warm process forks, or waits for its check, before that) and
+    closed when the session ends; the thread is a daemon, so it never keeps a
+    check's process alive. Killed, the process takes the connection, and the
+    advisory lock of its running test, with it: the next run's sweep sees the
+    lock free.
+    """
+
+    def __init__(self, engine: AsyncEngine, url: URL) -> None:
+        self.engine, self.url = engine, url
+        self.pid = os.getpid()
+        self.conn: AsyncConnection | None = None
+        self.pg = None  # asyncpg's connection under self.conn
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=ADMIN, daemon=True)
+        self.thread.start()
+
+    def open(self) -> None:
+        """Connect (or say in one line why not), check the setting, sweep dead runs' schemas."""
+        self._call(_check_and_sweep, self.url).result()  # the connection's own timeout bounds the wait
+
+    async def run(self, operation: Callable[..., Awaitable[None]], *args) -> None:
+        """``await operation(connection, *args)`` on the link's thread; awaited from a test's loop."""
+        await asyncio.wrap_future(self._call(operation, *args))
+
+    def _call(self, operation, *args):
+        if not self.thread.is_alive():
+            raise RuntimeError("the checks' PostgreSQL connection was closed")
+        return asyncio.run_coroutine_threadsafe(self._guarded(operation, *args), self.loop)
+
+    async def _connection(self):
+        """asyncpg's connection, opened again if the server closed it (restarted since): where it
+        cannot be, the same one line as at the start says why."""
+        if self.pg is not None and not self.pg.is_closed():
+            return self.pg
+        await self._discard()
+        self.conn = await _connect_admin(self.engine, self.url)
+        self.pg = await _driver(self.conn)
+        return self.pg
+
+    async def _guarded(self, operation, *args) -> None:
+        pg = await self._connection()
         try:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await conn.commit()
-            return
-        except DBAPIError as exc:
-            await conn.rollback()
-            if getattr(exc.orig, "sqlstate", None) != "55P03" or attempt == 4:  # 55P03: lock_not_available
+            await operation(pg, *args)
+        except Exception:
+            if not pg.is_closed():
                 raise
+            # The connection was lost on the way (a server restart): once more, on a new one.
+            await operation(await self._connection(), *args)
+
+    async def _discard(self) -> None:
+        conn, self.conn, self.pg = self.conn, None, None
+        if conn is not None:
+            with suppress(Exception):
+                await conn.close()
+
+    def close(self) -> None:
+        if self.thread.is_alive():
+            with suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._discard(), self.loop).result(CONNECT_TIMEOUT)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(CONNECT_TIMEOUT)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+def _close_link() -> None:
+    global _link
+    link, _link = _link, None
+    if link is not None and link.pid == os.getpid():
+        link.close()
 
 
 def pytest_sessionstart(session) -> None:
-    global POSTGRES
+    global POSTGRES, _admin, _link
     try:
         POSTGRES = postgres_url(os.environ.get(SETTING, ""))
         if POSTGRES is not None:
-            asyncio.run(_open_postgres(POSTGRES))
+            _admin = _admin_engine(POSTGRES)
+            _link = AdminLink(_admin, POSTGRES)
+            _link.open()
     except SettingError as exc:
+        _close_link()
         _problem(str(exc))
+
+
+def pytest_sessionfinish(session) -> None:
+    _close_link()
+
+
+def pytest_unconfigure(config) -> None:
+    _close_link()  # pytest.exit at the start skips sessionfinish
 
 
 # --- The fixtures ----------------------------------------------------------------------------
@@ -366,18 +516,10 @@ async def engine(_run_engine: RunEngine, sql: StatementLog) -> AsyncEngine:
     fails the check, by name, and never hangs the teardown.
     """
     global _schema, _engines
-    admin, schema = None, None
+    link, schema = None, None
     if POSTGRES is not None:
-        schema = f"kata_{uuid.uuid4().hex[:16]}"
-        admin = await _admin.connect()
-        try:
-            # The lock first: from now until the DROP, no other run's sweep takes this schema for dead.
-            await admin.execute(text("SELECT pg_advisory_lock(:k, hashtext(:s))"), {"k": LOCK_SPACE, "s": schema})
-            await admin.execute(text(f'CREATE SCHEMA "{schema}"'))
-            await admin.commit()
-        except BaseException:
-            await admin.close()
-            raise
+        link, schema = _link, f"kata_{uuid.uuid4().hex[:16]}"
+        await link.run(_make_schema, schema)
         _schema = schema
     engine = _run_engine.get()
     _engines = weakref.WeakSet([engine.sync_engine])
@@ -391,11 +533,8 @@ async def engine(_run_engine: RunEngine, sql: StatementLog) -> AsyncEngine:
         finally:
             _engines, _schema = None, None
             _run_engine.clear()
-            if admin is not None:
-                try:
-                    await _drop_schema(admin, schema)
-                finally:
-                    await admin.close()  # and with it the advisory lock
+            if link is not None:
+                await link.run(_drop_schema, schema)  # and then its advisory lock goes
         if leaked:
             raise LeakedConnection(leak_message(leaked, POSTGRES is not None))
 

@@ -183,7 +183,61 @@ async def test_hangs(factory):
     await asyncio.Event().wait()
 '''
 
-PROBES = {"01-rows": ROWS_CHECK, "02-leak": LEAK_CHECK, "03-hang": HANG_CHECK}
+# A lock the checks cannot find by name: a connection of the learner's own, not opened through SQLAlchemy
+# (so not routed, nor named after the schema), holding a lock on the check's table when the check ends.
+UNROUTED_LOCK_CHECK = '''
+import asyncpg
+from sqlalchemy import text
+
+from app.service import _kept, add
+
+
+async def test_unrouted_lock(factory, engine):
+    """The items are locked on a connection of the code's own"""
+    await add(factory, "me", 1)
+    async with engine.connect() as conn:
+        schema = await conn.scalar(text("SELECT current_schema()"))
+    url = engine.url.set(drivername="postgresql")
+    raw = await asyncpg.connect(url.render_as_string(hide_password=False), server_settings={"search_path": schema})
+    tx = raw.transaction()
+    await tx.start()
+    await raw.execute("LOCK TABLE probe_items IN ACCESS EXCLUSIVE MODE")
+    _kept.append((raw, tx))  # never closed: the teardown's DROP waits on it, then ends it
+'''
+
+# The checks' own PostgreSQL connection (one per check process) lost between two scenarios, as when the server
+# restarts: the next scenario still gets its schema, and the lost scenario's schema is still dropped.
+LOST_ADMIN_CHECK = '''
+from sqlalchemy import text
+
+from app.service import add, owners
+
+
+async def test_first(factory, engine):
+    """The first scenario, whose schema's lock holder goes away"""
+    await add(factory, "me", 1)
+    async with engine.connect() as conn:
+        # the server process that holds this scenario's schema lock: the checks' own connection
+        ended = await conn.scalar(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND classid = 1801548897 AND objid = hashtext(current_schema())::oid AND objsubid = 2"
+        ))
+    assert ended, "the lock holder was not found"
+
+
+async def test_second(factory):
+    """The next scenario runs on a schema of its own"""
+    await add(factory, "you", 2)
+    assert await owners(factory) == {"you": 2}
+'''
+
+PROBES = {
+    "01-rows": ROWS_CHECK,
+    "02-leak": LEAK_CHECK,
+    "03-hang": HANG_CHECK,
+    "04-unrouted": UNROUTED_LOCK_CHECK,
+    "05-lost": LOST_ADMIN_CHECK,
+}
 
 
 def probe_workspace(root: Path) -> Workspace:
@@ -424,6 +478,29 @@ def test_a_session_left_open_fails_the_check_by_name_and_does_not_hang(probe_ws,
         schemas = recorded_schemas(probe_dir)
         assert len(schemas) == 2
         assert residue(schemas) == NOTHING
+
+
+@postgres_only
+def test_a_lock_the_checks_cannot_name_is_ended_after_the_drop_waited_its_limit(probe_ws, probe_dir):
+    started = time.monotonic()
+    proc = run_cli(probe_ws, "check", "04", env={"PROBE_DIR": str(probe_dir)})
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert elapsed < 40, f"took {elapsed:.0f} s: the teardown waited on the lock"
+    schemas = recorded_schemas(probe_dir)
+    assert len(schemas) == 1 and residue(schemas) == NOTHING
+
+
+@postgres_only
+def test_the_checks_own_connection_lost_mid_run_is_opened_again(probe_ws, probe_dir):
+    # the probe finds the lock by the checks' own lock space (0x6B617461, "kata")
+    assert "LOCK_SPACE = 0x6B617461" in (REPO / "runner" / "checks" / "conftest.py").read_text(encoding="utf-8")
+    assert str(0x6B617461) in LOST_ADMIN_CHECK
+    proc = run_cli(probe_ws, "check", "05", env={"PROBE_DIR": str(probe_dir), "KATAS_CHECK_PROCESSES": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "✓ The next scenario runs on a schema of its own" in proc.stdout
+    schemas = recorded_schemas(probe_dir)
+    assert len(schemas) == 2 and residue(schemas) == NOTHING
 
 
 # --- The PostgreSQL leg of `nox -s tests` -----------------------------------------------------

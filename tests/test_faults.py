@@ -63,11 +63,43 @@ def processes_of(ws) -> list[str]:
     return found
 
 
+# The fixture katas' checks note each PostgreSQL schema they get in this folder (RECORDING below): "left
+# behind" is about this test's own runs, not about other tests that run beside it (another xdist worker's
+# killed check, or one whose connection was ended on purpose, has a dead schema for a moment too).
+SCHEMAS_VARIABLE = "KATAS_TEST_SCHEMAS"
+RECORDING = f"""
+import os
+from pathlib import Path
+
+import pytest_asyncio
+from sqlalchemy import text
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _note_the_schema(engine):
+    if engine.dialect.name == "postgresql" and os.environ.get("{SCHEMAS_VARIABLE}"):
+        async with engine.connect() as conn:
+            Path(os.environ["{SCHEMAS_VARIABLE}"], await conn.scalar(text("SELECT current_schema()"))).touch()
+"""
+
+
+@pytest.fixture(autouse=True)
+def schemas_noted(fixture_ws, tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    for kata in ("01-shelf", "02-stall"):
+        conftest = fixture_ws.checks_dir / kata / "conftest.py"
+        conftest.write_text((conftest.read_text() if conftest.exists() else "") + RECORDING)
+    monkeypatch.setenv(SCHEMAS_VARIABLE, str(folder))
+    return folder
+
+
 def dead_schemas() -> list[str]:
-    """PostgreSQL: the checks' schemas whose advisory lock nobody holds (no live check owns them)."""
+    """PostgreSQL: this test's schemas whose advisory lock nobody holds (no live check owns them)."""
     url = os.environ.get("KATAS_DATABASE_URL", "")
     if not url.startswith("postgres"):
         return []
+    mine = sorted(path.name for path in Path(os.environ[SCHEMAS_VARIABLE]).iterdir())
     import asyncio
 
     from sqlalchemy import text
@@ -76,7 +108,7 @@ def dead_schemas() -> list[str]:
 
     # Read from pg_locks, never by taking a lock: a sweep running now must not see them held.
     query = text(
-        "SELECT n.nspname FROM pg_namespace n WHERE n.nspname ~ '^kata_[0-9a-f]{16}$' AND NOT EXISTS ("
+        "SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY(:mine) AND NOT EXISTS ("
         "SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = :k AND l.objsubid = 2 "
         "AND l.objid::bigint = (hashtext(n.nspname)::bigint & 4294967295))"
     )
@@ -85,7 +117,7 @@ def dead_schemas() -> list[str]:
         engine = create_async_engine(url, poolclass=NullPool)
         try:
             async with engine.connect() as conn:
-                return list((await conn.execute(query, {"k": 0x6B617461})).scalars())
+                return list((await conn.execute(query, {"k": 0x6B617461, "mine": mine})).scalars())
         finally:
             await engine.dispose()
 
@@ -346,7 +378,7 @@ async def wait_for_answer() -> str:
 
 
 @needs_proc
-def test_the_time_limit_holds_when_a_forked_child_holds_the_output(fixture_ws, tmp):
+def test_the_time_limit_holds_when_a_forked_child_holds_the_output(fixture_ws, tmp, schemas_noted):
     (fixture_ws.katas_dir / "02-stall" / "app" / "wait.py").write_text(FORKS)
     started = time.monotonic()
     proc = cli(fixture_ws, tmp, "check", "02", "--timeout", "2")
@@ -357,6 +389,8 @@ def test_the_time_limit_holds_when_a_forked_child_holds_the_output(fixture_ws, t
     # A long check shows it is alive meanwhile.
     assert re.search(r"^still checking kata 02 after \d s \(stopped at 2 s\)", proc.stdout, re.M), proc.stdout
     assert proc.stderr == ""
+    if os.environ.get("KATAS_DATABASE_URL", "").startswith("postgres"):  # the killed check's schema is watched
+        assert len(list(schemas_noted.iterdir())) == 1
     assert_nothing_left(fixture_ws, tmp, within=0)
 
 

@@ -55,7 +55,7 @@ class Venue(RaiseBase):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
     notes: Mapped[str] = mapped_column(String(40), default="", deferred=True, deferred_raiseload=True)
-    rooms: Mapped[list[Room]] = relationship(lazy="raise", order_by="Room.id")
+    rooms: Mapped[list[Room]] = relationship(lazy="raise", order_by="Room.id", back_populates="venue")
 
     @property
     def room_count(self) -> int:
@@ -67,7 +67,7 @@ class Room(RaiseBase):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     venue_id: Mapped[int] = mapped_column(ForeignKey("x_raise_venue.id"))
-    venue: Mapped[Venue] = relationship(lazy="raise_on_sql")
+    venue: Mapped[Venue] = relationship(lazy="raise_on_sql", back_populates="rooms")
     seats: Mapped[list[Seat]] = relationship(lazy="selectin", order_by="Seat.id")
 
 

@@ -23,7 +23,7 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -688,3 +688,26 @@ def create_schema(engine: AsyncEngine, _schema_templates: dict):
         shutil.copyfile(files[id(metadata)][1], path)
 
     return create
+
+
+@pytest.fixture
+def app_client():
+    """``async with app_client(app, get_session, sessions) as client:`` the learner's FastAPI app over HTTP.
+
+    Each request's session comes from ``sessions`` (the test's sessionmaker, on its own database) in
+    place of the app's dependency ``get_session``, and closes with the request, as in production.
+    httpx is imported here: only the katas with routes pay for it.
+    """
+    import httpx
+
+    @asynccontextmanager
+    async def client(app, get_session, sessions, host: str = "app.test") -> AsyncIterator[httpx.AsyncClient]:
+        async def session_for_this_test():
+            async with sessions() as session:
+                yield session
+
+        app.dependency_overrides[get_session] = session_for_this_test
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}") as http:
+            yield http
+
+    return client

@@ -125,20 +125,12 @@ async def session_factory(engine: AsyncEngine, create_schema) -> async_sessionma
 
 
 @pytest_asyncio.fixture
-async def client(engine: AsyncEngine, session_factory) -> httpx.AsyncClient:
+async def client(engine: AsyncEngine, session_factory, app_client) -> httpx.AsyncClient:
     """The learner's FastAPI app, its sessions bound to this test's engine with the app's own settings."""
     from app.db import get_db, make_sessionmaker
     from app.main import create_app
 
-    app = create_app()
-    sessions = make_sessionmaker(engine)
-
-    async def db_for_this_test():
-        async with sessions() as session:
-            yield session
-
-    app.dependency_overrides[get_db] = db_for_this_test
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://digest.test") as client:
+    async with app_client(create_app(), get_db, make_sessionmaker(engine), "digest.test") as client:
         yield client
 
 

@@ -57,16 +57,9 @@ async def sessions(engine: AsyncEngine, create_schema) -> async_sessionmaker[Asy
 
 
 @pytest_asyncio.fixture
-async def client(sessions: async_sessionmaker[AsyncSession]) -> httpx.AsyncClient:
+async def client(sessions: async_sessionmaker[AsyncSession], app_client) -> httpx.AsyncClient:
     """The learner's FastAPI app, each request in a session of its own from the app's sessionmaker."""
-    app = create_app()
-
-    async def db_for_this_test():
-        async with sessions() as session:
-            yield session
-
-    app.dependency_overrides[get_db] = db_for_this_test
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://audiences.test") as client:
+    async with app_client(create_app(), get_db, sessions, "audiences.test") as client:
         yield client
 
 

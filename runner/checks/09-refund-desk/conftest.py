@@ -150,18 +150,11 @@ def desk(sessions) -> Desk:
 
 
 @pytest_asyncio.fixture
-async def client(sessions) -> httpx.AsyncClient:
+async def client(sessions, app_client) -> httpx.AsyncClient:
     """The learner's FastAPI app, each request in a session of its own on this test's database."""
     from app.main import create_app
 
-    app = create_app()
-
-    async def session_for_this_test():
-        async with sessions() as session:
-            yield session
-
-    app.dependency_overrides[get_session] = session_for_this_test
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk.test") as client:
+    async with app_client(create_app(), get_session, sessions, "desk.test") as client:
         yield client
 
 

@@ -79,7 +79,8 @@ def _kata_python(session: nox.Session) -> str:
             if not installer:
                 raise
             session.log("uv could not install them (its words are above): pip tries")
-    stamp.write_text(pins_digest())
+    if Path(python).exists():  # `nox --install-only` logs the commands without running them
+        stamp.write_text(pins_digest())
     return python
 
 

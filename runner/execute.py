@@ -58,6 +58,20 @@ def syntax_errors(kata_dir: Path) -> list[dict]:
     return problems
 
 
+def forget_compiled(kata_dir: Path, prefix: str | None) -> None:
+    """Delete every compiled file of the learner's code, so the check imports it from the source.
+
+    A .pyc is trusted when the source's mtime (in whole seconds) and size match:
+    two saves within a second can leave a stale one. Python keeps them in
+    ``__pycache__`` beside the code, or, under PYTHONPYCACHEPREFIX (``prefix``),
+    in a mirror of the source tree there.
+    """
+    for cache in kata_dir.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+    if prefix and os.path.isabs(prefix):  # a relative prefix is under the check's own new folder
+        shutil.rmtree(Path(prefix) / kata_dir.relative_to(kata_dir.anchor), ignore_errors=True)
+
+
 def pytest_command(ws: Workspace, kata: Kata, verbose: bool) -> list[str]:
     return [
         sys.executable,
@@ -100,15 +114,12 @@ def run_checks(
     if not kata_dir.is_dir():
         return results.CheckResult(status=results.BROKEN, detail=f"{kata_dir} is missing")
     problems = syntax_errors(kata_dir)
-    # A .pyc is trusted when the source's mtime (in whole seconds) and size match:
-    # two saves within a second can leave a stale one. The learner's are always rebuilt.
-    for cache in kata_dir.rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
+    base_env = {**os.environ, **(env or {})}
+    forget_compiled(kata_dir, base_env.get("PYTHONPYCACHEPREFIX"))
     if problems:
         return results.CheckResult(status=results.SYNTAX, problems=tuple(problems))
     limit = timeout or kata.timeout
     shares = 1 if verbose else check_shares()
-    base_env = {**os.environ, **(env or {})}
     launched: list[processes.Child] = []
     try:
         with processes.temp_folder() as tmp:

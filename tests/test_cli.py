@@ -221,16 +221,22 @@ def test_a_check_failing_in_setup_is_named_by_its_scenario(fixture_ws):
     assert "test_shelf.py::" not in proc.stdout
 
 
-def test_a_quick_second_save_is_judged_as_it_is_on_disk(fixture_ws):
-    """Same size, same mtime: a cached .pyc of the first save must not be reused."""
+@pytest.mark.parametrize("cache", ["__pycache__", "PYTHONPYCACHEPREFIX"])
+def test_a_quick_second_save_is_judged_as_it_is_on_disk(fixture_ws, tmp_path, cache):
+    """Same size, same mtime: a cached .pyc of the first save must not be reused, beside the code or
+    in the mirror tree a learner's PYTHONPYCACHEPREFIX names."""
     import os
 
     WRITE_PYC = {"PYTHONDONTWRITEBYTECODE": ""}  # some machines turn .pyc writing off, hiding the bug
+    if cache == "PYTHONPYCACHEPREFIX":
+        WRITE_PYC["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
     service = fixture_ws.katas_dir / "01-shelf" / "app" / "service.py"
     fixed = (fixture_ws.solutions_dir / "01-shelf" / "app" / "service.py").read_text()
     service.write_text(fixed)
     stamp = service.stat().st_mtime_ns
     assert run_cli(fixture_ws, "check", "01", env=WRITE_PYC).returncode == 0
+    if cache == "PYTHONPYCACHEPREFIX":  # the first check compiled the learner's code there
+        assert list((tmp_path / "pycache").rglob("service.*.pyc"))
     broken = fixed.replace("selectinload(Shelf.books)", "selectinload(Shelf.bookz)")
     assert len(broken) == len(fixed)
     service.write_text(broken)

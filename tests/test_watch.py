@@ -414,9 +414,11 @@ async def titles(session, shelf_id: int) -> list[str]:
 """
 
 
-def test_every_check_judges_the_code_on_disk_now(fixture_ws, monkeypatch):
-    """Same size, same modification time, different code: no .pyc and no module of an earlier save decides."""
-    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # as on a learner's laptop: .pyc files are written
+@pytest.mark.parametrize("no_pyc", ["", "1"], ids=["pyc-written", "PYTHONDONTWRITEBYTECODE"])
+def test_every_check_judges_the_code_on_disk_now(fixture_ws, monkeypatch, no_pyc):
+    """Same size, same modification time, different code: no .pyc and no module of an earlier save decides.
+    (A spare writes compiled files whatever PYTHONDONTWRITEBYTECODE says: both ways are tried.)"""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", no_pyc)  # "": as on most laptops, .pyc files are written
     kata = load_catalogue(fixture_ws)[0]
     service = fixture_ws.katas_dir / kata.id / SOLVED
     right, wrong = SERVICE.format(answer='["A", "B"]'), SERVICE.format(answer='["A", "C"]')
@@ -431,6 +433,25 @@ def test_every_check_judges_the_code_on_disk_now(fixture_ws, monkeypatch):
             assert result.passed is passes, (source, result.status, result.scenarios)
     finally:
         checker.close()
+
+
+def test_spares_keep_the_hidden_checks_compiled_in_the_watchers_own_folder(fixture_ws, monkeypatch):
+    """Under PYTHONDONTWRITEBYTECODE (CI, some laptops) the next spare reads the checks' rewritten code back
+    instead of rewriting it; nothing is written beside the kata, the checks or the runner."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    kata = load_catalogue(fixture_ws)[0]
+    service = fixture_ws.katas_dir / kata.id / SOLVED
+    service.write_text((fixture_ws.solutions_dir / kata.id / SOLVED).read_text())
+    checker = WarmChecker(fixture_ws, kata, timeout=30)
+    try:
+        assert checker.run().passed
+        checks = fixture_ws.checks_dir / kata.id
+        kept = [p.name for p in (checker.pycache / checks.relative_to(checks.anchor)).glob("*.pyc")]
+        assert any("pytest" in name for name in kept), kept  # pytest's assertion rewrite, cached
+        assert checker.run().passed  # and read back by the next spare
+    finally:
+        checker.close()
+    assert not list(fixture_ws.root.rglob("__pycache__"))
 
 
 def test_a_crashing_check_does_not_take_the_worker_down(fixture_ws):

@@ -46,6 +46,10 @@ def _hand_over() -> None:
 
 _hand_over()
 
-from runner.cli import main  # noqa: E402 - after the hand-over: its imports need no katas' packages
+from runner import early  # noqa: E402 - after the hand-over, as everything below
+
+early.prestart(sys.argv[1:])  # a check's processes start now, while the rest of the runner imports
+
+from runner.cli import main  # noqa: E402 - its imports need no katas' packages
 
 sys.exit(main())

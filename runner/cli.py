@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from runner import processes
+from runner import early, processes
 from runner import state as state_io
 from runner.catalogue import CatalogueError
 from runner.commands import (
@@ -30,7 +30,7 @@ from runner.workspace import Workspace, WorkspaceError
 COMMANDS = (list, check, hint, progress, reset, solution, watch, report, catch_up, summary, doctor, new)
 UsageError = _common.UsageError
 # Set by `nox -s kata-NN`: the kata a command that takes one is about, when the learner names none.
-SESSION_VARIABLE = "KATAS_SESSION_KATA"
+SESSION_VARIABLE = early.SESSION_VARIABLE
 
 
 class Parser(argparse.ArgumentParser):

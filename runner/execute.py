@@ -7,21 +7,18 @@ disk now.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
-import sys
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from runner import processes, results, share, watcher
+from runner import early, processes, results, watcher
 from runner.catalogue import Kata
 from runner.commands._common import UsageError
 from runner.workspace import Workspace
-
-RUNNER_HOME = Path(__file__).resolve().parent.parent
 
 
 class DatabaseSettingError(UsageError):
@@ -58,40 +55,11 @@ def syntax_errors(kata_dir: Path) -> list[dict]:
     return problems
 
 
-def forget_compiled(kata_dir: Path, prefix: str | None) -> None:
-    """Delete every compiled file of the learner's code, so the check imports it from the source.
-
-    A .pyc is trusted when the source's mtime (in whole seconds) and size match:
-    two saves within a second can leave a stale one. Python keeps them in
-    ``__pycache__`` beside the code, or, under PYTHONPYCACHEPREFIX (``prefix``),
-    in a mirror of the source tree there.
-    """
-    for cache in kata_dir.rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
-    if prefix and os.path.isabs(prefix):  # a relative prefix is under the check's own new folder
-        shutil.rmtree(Path(prefix) / kata_dir.relative_to(kata_dir.anchor), ignore_errors=True)
+forget_compiled = early.forget_compiled
 
 
 def pytest_command(ws: Workspace, kata: Kata, verbose: bool) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-c",
-        str(ws.checks_dir / "pytest.ini"),
-        "--rootdir",
-        str(ws.checks_dir),
-        # First: the check ends when the runner is gone (runner/lifeline.py).
-        "-p",
-        "runner.lifeline",
-        # Only the plugins the checks need: autoloading every installed one costs time.
-        "-p",
-        "pytest_asyncio.plugin",
-        "-p",
-        "runner.plugin",
-        *(["-v", "--tb=short"] if verbose else ["-q", "--tb=no", "--no-header", "-p", "no:warnings"]),
-        str(ws.checks_dir / kata.id),
-    ]
+    return early.pytest_command(ws.checks_dir, kata.id, verbose)
 
 
 # Called about once a second while a check runs: (seconds so far, the limit, the scenario running).
@@ -115,27 +83,25 @@ def run_checks(
         return results.CheckResult(status=results.BROKEN, detail=f"{kata_dir} is missing")
     problems = syntax_errors(kata_dir)
     base_env = {**os.environ, **(env or {})}
-    forget_compiled(kata_dir, base_env.get("PYTHONPYCACHEPREFIX"))
-    if problems:
-        return results.CheckResult(status=results.SYNTAX, problems=tuple(problems))
     limit = timeout or kata.timeout
     shares = 1 if verbose else check_shares()
-    launched: list[processes.Child] = []
+
+    def specs_for(tmp: Path) -> list[early.Spec]:
+        return early.children(ws.checks_dir, kata.id, kata_dir, verbose, base_env, tmp, shares)
+
+    # Started by runner/__main__.py before the runner's own imports, if they are what we would start.
+    started = early.take(kata_dir, specs_for, usable=not problems and launch is processes.Child)
+    if started is None:
+        forget_compiled(kata_dir, base_env.get("PYTHONPYCACHEPREFIX"))
+    if problems:
+        return results.CheckResult(status=results.SYNTAX, problems=tuple(problems))
+    launched: list[processes.Child] = list(started.procs) if started else []
     try:
-        with processes.temp_folder() as tmp:
+        with _check_folder(started) as tmp:
             problem_path = tmp / "database-problem.txt"
             order_path = tmp / "order.json"
-            command = pytest_command(ws, kata, verbose)
-            children = []
-            for index in range(shares):
-                # Each its own folder: a learner's stray sqlite file (./app.db) is not shared.
-                folder = tmp / f"share-{index}"
-                folder.mkdir()
-                child_env = checks_env(base_env, ws, kata_dir, folder / "report.json", problem_path, tmp)
-                if shares > 1:
-                    child_env.update({share.SHARE_VARIABLE: f"{index}/{shares}", share.ORDER_VARIABLE: str(order_path)})
-                children.append(([*command, "-p", "runner.share"] if shares > 1 else command, child_env, folder))
-            codes = _run_children(children, limit, verbose, on_wait, launched, launch)
+            children = started.specs if started else specs_for(tmp)
+            codes = _run_children(children, limit, verbose, on_wait, launched, None if started else launch)
             folders = [folder for _, _, folder in children]
             if codes is None:
                 _raise_database_problem(problem_path)
@@ -150,33 +116,27 @@ def run_checks(
             processes.sweep_schemas(ws.checks_dir, base_env)
 
 
+@contextlib.contextmanager
+def _check_folder(started: early.Prestarted | None) -> Iterator[Path]:
+    """The check's temporary folder: a new one, or the one its processes were started ahead in."""
+    if started is None:
+        with processes.temp_folder() as tmp:
+            yield tmp
+        return
+    try:
+        yield started.folder
+    finally:
+        processes.remove(started.folder)
+
+
 def checks_env(
     base: dict[str, str], ws: Workspace, kata_dir: Path, report: Path, problem: Path, tmp: Path
 ) -> dict[str, str]:
     """The environment of a pytest process that runs a kata's hidden checks (a check's, or a warm spare's)."""
-    return {
-        **processes.child_env(base, tmp),
-        "KATA_DIR": str(kata_dir),
-        "KATAS_CHECKS_DIR": str(ws.checks_dir),
-        "KATAS_REPORT": str(report),
-        "KATAS_DATABASE_PROBLEM": str(problem),
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        # The child imports runner.plugin from this very runner, wherever the katas are.
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(RUNNER_HOME), base.get("PYTHONPATH")])),
-    }
+    return early.checks_env(base, ws.checks_dir, kata_dir, report, problem, tmp)
 
 
-def check_shares() -> int:
-    """How many pytest processes share a check: one per core, at most two (KATAS_CHECK_PROCESSES overrides).
-
-    A check's scenarios take about as long as starting Python and importing
-    SQLAlchemy and pytest: on two cores, two processes that each run every
-    other scenario give the verdict sooner than one that runs them all.
-    """
-    raw = os.environ.get("KATAS_CHECK_PROCESSES", "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return max(1, min(2, os.cpu_count() or 1))
+check_shares = early.check_shares
 
 
 TICK = 1.0  # seconds between two calls of on_wait
@@ -188,7 +148,7 @@ def _run_children(
     verbose: bool,
     on_wait: Waiting | None = None,
     launched: list[processes.Child] | None = None,
-    launch: Callable[..., processes.Child] = processes.Child,
+    launch: Callable[..., processes.Child] | None = processes.Child,
 ) -> list[int] | None:
     """Run the pytest processes side by side: their exit codes, or None when one overran the limit.
 
@@ -196,15 +156,15 @@ def _run_children(
     wait is for the processes themselves: a child that the learner's code
     forked cannot hold the check past its limit. Whatever happens (the limit,
     Ctrl-C, SIGTERM), every process group is killed before this returns, so
-    nothing the check started outlives it. ``launched`` receives the processes.
+    nothing the check started outlives it. ``launched`` receives the processes
+    (``launch`` None: it holds them already, started ahead by runner/early.py).
     """
     started = time.monotonic()
     deadline = started + limit
     procs: list[processes.Child] = [] if launched is None else launched
     try:
-        for command, child_env, folder in children:
-            with open(folder / "output.txt", "wb") as output:  # the child keeps its own copy of the file
-                procs.append(launch(command, env=child_env, cwd=folder, stdout=None if verbose else output))
+        if launch is not None:
+            procs += early.launch(children, verbose, launch)
         codes: list[int | None] = [None] * len(procs)
         for index, proc in enumerate(procs):
             while codes[index] is None:

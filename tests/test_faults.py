@@ -364,6 +364,39 @@ def test_the_checks_die_with_the_runner(fixture_ws, tmp, signum, code):
     assert_nothing_left(fixture_ws, tmp)
 
 
+# `check 02` alone (no option): runner/early.py starts the check's processes before the runner's imports.
+@needs_proc
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143)])
+def test_checks_started_ahead_die_with_the_runner(fixture_ws, tmp, signum, code):
+    inside = hang(fixture_ws, tmp)
+    proc = start_cli(fixture_ws, tmp, "check", "02", env={"KATAS_CHECK_PROCESSES": "2"})
+    wait_for_file(inside)
+    proc.send_signal(signum)
+    assert proc.wait(10) == code
+    proc.stdout.close(), proc.stderr.close()
+    if signum == signal.SIGKILL:  # the checks end themselves (lifeline), the next run sweeps the folder
+        deadline = time.monotonic() + 5
+        while processes_of(fixture_ws) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cli(fixture_ws, tmp, "list").returncode == 0
+    assert_nothing_left(fixture_ws, tmp)
+
+
+def test_checks_started_ahead_and_not_used_leave_nothing(fixture_ws, tmp):
+    """Started ahead, then the runner stops on a usage error: a kata.toml it cannot read, a syntax error."""
+    (fixture_ws.checks_dir / "01-shelf" / "kata.toml").write_text("hints = [\n")
+    proc = cli(fixture_ws, tmp, "check", "01")
+    assert proc.returncode == 2
+    assert one_line(proc.stderr).startswith("error: ")
+    assert_nothing_left(fixture_ws, tmp, within=0)
+    (fixture_ws.checks_dir / "01-shelf" / "kata.toml").write_text("")
+    (fixture_ws.katas_dir / "01-shelf" / SOLVED).write_text("def broken(:\n")
+    proc = cli(fixture_ws, tmp, "check", "01", env={"KATAS_SESSION_KATA": "01"})
+    assert proc.returncode == 1
+    assert "SyntaxError" in proc.stdout or "syntax" in proc.stdout.lower(), proc.stdout
+    assert_nothing_left(fixture_ws, tmp, within=0)
+
+
 FORKS = """import os
 import time
 

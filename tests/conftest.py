@@ -33,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "per_database: the same on both SQLAlchemy lines; runs on the 2.0 legs only")
     config.addinivalue_line("markers", "legs(*names): runs on these legs only, unless KATAS_TESTS_FULL=1")
     config.addinivalue_line("markers", "postgres_only: about PostgreSQL itself; runs on the PostgreSQL legs only")
+    config.addinivalue_line("markers", "sqlite_case: the SQLite case of a test over databases; on the SQLite legs")
 
 
 def left_to_other_legs(item: pytest.Item, leg: str) -> bool:
@@ -45,7 +46,14 @@ def left_to_other_legs(item: pytest.Item, leg: str) -> bool:
         or (item.get_closest_marker("per_database") and line != "2.0")
         or (legs is not None and leg not in legs.args and os.environ.get("KATAS_TESTS_FULL") != "1")
         or (item.get_closest_marker("postgres_only") and not leg.startswith("postgresql"))
+        or (item.get_closest_marker("sqlite_case") and leg.startswith("postgresql"))
     )
+
+
+def database_params(values: list[str]) -> list:
+    """A test's databases (URLs, or names) as parameters: the SQLite one is marked sqlite_case. A PostgreSQL
+    leg would run it exactly as the SQLite leg of the same SQLAlchemy line does, so it leaves it to that leg."""
+    return [pytest.param(v, marks=pytest.mark.sqlite_case) if v.startswith("sqlite") else v for v in values]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -31,6 +31,7 @@ from implicit_io.recorder import TRANSACTION_CONTROL, Recorder
 from implicit_io.review import check_review, combine, growth
 from implicit_io.rules import RuleIndex
 from runner import execute, render
+from tests.conftest import database_params
 from tests.katas import KATAS, WS, check, copy_kata
 
 HERE = Path(__file__).resolve().parent
@@ -235,7 +236,7 @@ async def second_hop(sessions):
         return [performer.dancer.name for performer in battle.performers]
 
 
-@pytest.mark.parametrize("url", URLS, ids=lambda u: u.split("+")[1].split(":")[0])
+@pytest.mark.parametrize("url", database_params(URLS), ids=lambda u: u.split("+")[1].split(":")[0])
 def test_second_hop_on_every_driver(url, recorder):
     error = failing(second_hop, url)
     failure = explained(error, recorder)

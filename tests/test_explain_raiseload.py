@@ -39,6 +39,7 @@ from implicit_io import text as io_text
 from implicit_io.explain import KINDS
 from implicit_io.frames import Scope
 from implicit_io.recorder import Recorder
+from tests.conftest import database_params
 from tests.test_explain import HERE, URLS, Battle, explained, failing, make_engine, quiet
 
 REPO = HERE.parent
@@ -250,7 +251,7 @@ def fix_without_the_awaited_load(fix: dict) -> tuple[str, str]:
     return fix["text"].replace(", or ask for it, awaited:", ":"), fix["code"].split("   # or: await")[0]
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_raise_loader_is_explained_as_the_load_it_refused(name, url, recorder):
     raising, twin, read, value, fix_base, cause, attribute, (lazy, set_by) = CASES[name]
@@ -329,7 +330,7 @@ def test_the_property_that_reached_the_read_is_named(recorder):
     assert "The read ran inside the property Venue.room_count" in shown(failure)
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 def test_raiseload_over_an_eager_mapping_says_the_option_overrides_it(url, recorder):
     """lazy="selectin" on Room.seats: raiseload("*") turns it off, and without the option the query loads it."""
     failure, without_the_option = run(
@@ -355,7 +356,7 @@ async def read_after_the_session_closed_without_raiseload(sessions):
     return performer_ids(battle)
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 def test_lazy_raise_on_a_closed_session_says_so(url, recorder):
     """lazy='raise' refuses before it asks for a session: the What adds that the closed one loads nothing."""
     failure = explained(failing(read_after_the_session_closed, url), recorder)

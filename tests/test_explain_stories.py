@@ -25,6 +25,7 @@ from implicit_io.explain import explain, summary
 from implicit_io.frames import Scope
 from implicit_io.recorder import Recorder
 from implicit_io.rules import RuleIndex
+from tests.conftest import database_params
 from tests.katas import WS
 from tests.test_explain import HERE, URLS, Battle, Dancer, Performer, explained, failing
 
@@ -107,7 +108,7 @@ EVENTS = {
 }
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 @pytest.mark.parametrize("scenario", list(EVENTS), ids=lambda f: f.__name__)
 def test_the_why_names_the_last_event(scenario, url, recorder):
     cause, code, words, blamed = EVENTS[scenario]
@@ -291,7 +292,7 @@ async def grouped(sessions):
 CONCURRENT = [gathered] + ([grouped] if sys.version_info >= (3, 11) else [])
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 @pytest.mark.parametrize("scenario", CONCURRENT, ids=lambda f: f.__name__)
 def test_one_session_shared_by_concurrent_tasks_is_its_own_kind(scenario, url, recorder):
     failure = explained(failing(scenario, url), recorder)
@@ -303,7 +304,7 @@ def test_one_session_shared_by_concurrent_tasks_is_its_own_kind(scenario, url, r
     assert [rule["slug"] for rule in failure["rules"]] == ["one-session-per-task"], failure["rules"]
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 def test_another_sessions_object_gets_what_why_and_fix(url, recorder):
     async def scenario(sessions):
         async with sessions() as owner, sessions() as db:
@@ -387,7 +388,7 @@ async def read_after_rollback(sessions):
             raise LookupError(performer.id, battle.id) from None  # performer.id is fine, battle.id is not
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 def test_a_rollback_in_an_except_gets_a_savepoint_for_the_object_read(url, recorder):
     failure = explained(failing(read_after_rollback, url), recorder)
     text = shown(failure)
@@ -414,7 +415,7 @@ async def savepoint_after_the_add(sessions):
             return battle.title
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 def test_a_read_after_a_failed_flush_is_a_pending_rollback_not_a_caught_greenlet(url, recorder):
     error = failing(savepoint_after_the_add, url)
     assert type(error).__name__ == "PendingRollbackError"
@@ -441,7 +442,7 @@ async def added_with_another_sessions_object(sessions):
             await session.commit()
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 def test_adding_an_object_that_points_to_another_sessions_object(url, recorder):
     failure = explained(failing(added_with_another_sessions_object, url), recorder)
     text = shown(failure)
@@ -470,7 +471,7 @@ async def gathered_after_a_call(sessions):
         await asyncio.gather(*(add(number) for number in numbers))
 
 
-@pytest.mark.parametrize("url", URLS, **DRIVERS)
+@pytest.mark.parametrize("url", database_params(URLS), **DRIVERS)
 def test_concurrent_tasks_are_told_to_gather_only_what_needs_no_session(url, recorder):
     failure = explained(failing(gathered_after_a_call, url), recorder)
     text = shown(failure)

@@ -22,6 +22,7 @@ from implicit_io.explain import explain
 from implicit_io.frames import Scope
 from implicit_io.recorder import Recorder
 from implicit_io.rules import RuleIndex
+from tests.conftest import database_params
 from tests.katas import WS
 from tests.test_explain import URLS, make_engine, quiet
 
@@ -382,7 +383,7 @@ def apply_block(source: str, fix: dict, how: str, name: str) -> str:
     return "\n".join(before + [lines[start]] + [indent + text for text in code] + handler + lines[handler_end:])
 
 
-@pytest.mark.parametrize("url", URLS, ids=lambda u: u.split("+")[1].split(":")[0])
+@pytest.mark.parametrize("url", database_params(URLS), ids=lambda u: u.split("+")[1].split(":")[0])
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_fix_it_suggests_makes_the_failure_go(name, url, tmp_path):
     cause, how, body = CASES[name]

@@ -22,6 +22,7 @@ from implicit_io import text as io_text
 from implicit_io.frames import Scope
 from implicit_io.recorder import Recorder, statement_key
 from implicit_io.review import check_review, combine, growth, per_row
+from tests.conftest import database_params
 
 POSTGRES = os.environ.get("KATAS_DATABASE_URL", "")
 URLS = ["sqlite+aiosqlite://"] + ([POSTGRES] if POSTGRES.startswith("postgresql+asyncpg") else [])
@@ -171,7 +172,7 @@ def operations(review: dict) -> dict[str, dict]:
 # --- what one call is --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("url", database_params(URLS))
 def test_a_commit_then_a_refresh_is_one_call(app, url):
     async def scenario(sessions):
         await seed(sessions, 1)
@@ -184,7 +185,7 @@ def test_a_commit_then_a_refresh_is_one_call(app, url):
     assert not per_row(review)
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("url", database_params(URLS))
 def test_pages_behind_one_decorator_are_calls_of_their_own(app, url):
     async def scenario(sessions):
         for authors in (2, 20):  # 2 authors with 4 books, then 22 with 44: the same two SELECTs for the list
@@ -200,7 +201,7 @@ def test_pages_behind_one_decorator_are_calls_of_their_own(app, url):
     assert found["list_page"]["flat"] and not found["list_page"]["grows"]
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("url", database_params(URLS))
 def test_calls_one_after_another_stay_apart(app, url):
     """Ten calls of one function, one query each, in a row: ten calls (a finished call's frame is not reused)."""
 
@@ -219,7 +220,7 @@ def test_calls_one_after_another_stay_apart(app, url):
 # --- a query per row ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("url", database_params(URLS))
 def test_the_same_select_per_row_is_named_with_its_line(app, url):
     """A session per row, so a checkout per statement: still one call, and the SELECT it repeats per row."""
 
@@ -244,7 +245,7 @@ def test_the_same_select_per_row_is_named_with_its_line(app, url):
     assert "SELECT … FROM r_author WHERE r_author.id = ?" in shown
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("url", database_params(URLS))
 def test_two_rows_are_no_growth(app, url):
     """Twice the same SELECT is not yet "per row": a call that reads two fixed things does that too."""
 
@@ -255,7 +256,7 @@ def test_two_rows_are_no_growth(app, url):
     assert not per_row(recorded(app, url, scenario))
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("url", database_params(URLS))
 def test_the_inserts_a_call_asks_for_are_no_growth(app, url):
     """On SQLite SQLAlchemy sends one INSERT per new object: writing what the call creates is not a query per row."""
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import database_params
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).resolve().parent / "sample_project"
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("KATAS_DATABASE_URL", "").startswith("postgresql") else [])
@@ -90,7 +92,7 @@ def tmp(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("sample"))
 
 
-@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize("database", database_params(DATABASES))
 def test_the_plugin_changes_no_outcome(database, tmp):
     without, _, nothing = run_sample(database, False, tmp)
     with_plugin, _, _ = run_sample(database, True, tmp)
@@ -111,7 +113,7 @@ def test_the_plugin_changes_no_outcome(database, tmp):
     }
 
 
-@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize("database", database_params(DATABASES))
 def test_every_kind_is_explained(database, tmp):
     _, output, documents = run_sample(database, True, tmp)
     failures = {d["test"].split("/", 1)[-1]: d["failure"] for d in documents if "failure" in d}
@@ -141,7 +143,7 @@ def line_of(path: str, text: str, within: str = "") -> int:
     return next(n for n, source in enumerate(lines[start:], start + 1) if text in source)
 
 
-@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize("database", database_params(DATABASES))
 def test_the_review_of_passing_tests(database, tmp):
     _, output, documents = run_sample(database, True, tmp)
     reviews = {d["test"].split("/", 1)[-1]: d["review"] for d in documents if "review" in d}
@@ -165,7 +167,7 @@ def grows(review: dict) -> dict[str, list[tuple]]:
     }
 
 
-@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize("database", database_params(DATABASES))
 def test_a_query_per_row_is_named_with_its_statement_and_line(database, tmp):
     _, output, documents = run_sample(database, True, tmp)
     reviews = {d["test"].split("/", 1)[-1]: d["review"] for d in documents if "review" in d}
@@ -198,7 +200,7 @@ def test_a_query_per_row_is_named_with_its_statement_and_line(database, tmp):
     assert f"{shelf}: 10 times in one call" in budget
 
 
-@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize("database", database_params(DATABASES))
 def test_no_growth_where_the_work_is_the_same_for_every_row(database, tmp):
     _, output, documents = run_sample(database, True, tmp)
     reviews = {d["test"].split("/", 1)[-1]: d["review"] for d in documents if "review" in d}

@@ -69,7 +69,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.write_line(f"leg {LEG}: the tests marked one_leg ran on {where} (tests/conftest.py)")
     if LEG and os.environ.get("KATAS_TESTS_FULL") != "1":
         terminalreporter.write_line(
-            f"leg {LEG}: each wrong-fix variant runs on two legs that cover both databases and both "
+            f"leg {LEG}: each variant runs on two legs that cover both databases and both "
             "SQLAlchemy lines; KATAS_TESTS_FULL=1 runs them on every leg"
         )
 

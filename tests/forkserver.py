@@ -30,14 +30,16 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import warnings
 from pathlib import Path
 
-from runner import processes, watcher
+from runner import early, processes, watcher
 
 REPO = Path(__file__).resolve().parent.parent
 NOT_PRELOADED = {"runner.plugin"}  # reads KATAS_REPORT and KATA_DIR when imported
@@ -171,8 +173,13 @@ def _preload() -> None:
             importlib.import_module(f"_pytest.{name}")
 
 
-def _run_check(request: dict, base_path: list[str]) -> None:
-    """In the forked child: become `python -m pytest ARGS` in the check's folder and environment."""
+def _run_check(request: dict, base_path: list[str], pycache: str) -> None:
+    """In the forked child: become `python -m pytest ARGS` in the check's folder and environment.
+
+    Compiled files go to the zygote's own folder (``pycache``), whatever PYTHONDONTWRITEBYTECODE says:
+    the next check reads the hidden checks' rewritten code back instead of rewriting it, as a learner's
+    machine does (watch mode's spares do the same). The kata's own are deleted first: never stale.
+    """
     os.setsid()  # a session and process group of its own, as processes.Child starts one
     output = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(output, 1)
@@ -183,14 +190,15 @@ def _run_check(request: dict, base_path: list[str]) -> None:
     os.close(devnull)
     os.environ.clear()
     os.environ.update(request["env"])
-    import tempfile
-
     tempfile.tempdir = None  # found again from TMPDIR: the check's own folder (processes.child_env)
     os.chdir(request["cwd"])
     # As `python -m pytest` starts: the folder first, then PYTHONPATH, then the installation's paths.
     extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
     sys.path[:] = [request["cwd"], *extra, *(p for p in base_path if p not in extra)]
     sys.argv = ["pytest", *request["args"]]
+    sys.pycache_prefix, sys.dont_write_bytecode = pycache, False
+    if request["env"].get("KATA_DIR"):
+        early.forget_compiled(Path(request["env"]["KATA_DIR"]), pycache)
     import pytest
 
     code = 1
@@ -208,6 +216,8 @@ def serve() -> None:
     own |= set(filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)))
     base_path = [p for p in sys.path if p not in own]
     _preload()
+    pycache = tempfile.mkdtemp(prefix="forkserver-pycache-")
+    atexit.register(shutil.rmtree, pycache, ignore_errors=True)
     protocol = sys.stdout
     protocol.write(json.dumps({"ready": True}) + "\n")
     protocol.flush()
@@ -218,7 +228,7 @@ def serve() -> None:
         pid = os.fork()
         if pid == 0:
             try:
-                _run_check(request, base_path)
+                _run_check(request, base_path, pycache)
             finally:
                 os._exit(70)
         protocol.write(json.dumps({"pid": pid}) + "\n")

@@ -106,9 +106,14 @@ def children(
     return specs
 
 
-def launch(specs: list[Spec], verbose: bool, start=processes.Child) -> list[processes.Child]:
-    """Start them, each writing its output to a file of its folder (never a pipe: runner/processes.py)."""
-    started: list[processes.Child] = []
+def launch(
+    specs: list[Spec], verbose: bool, start=None, started: list[processes.Child] | None = None
+) -> list[processes.Child]:
+    """Start them (``start``: processes.Child), each writing its output to a file of its folder (never a
+    pipe: runner/processes.py). ``started`` receives each as it starts: should a later one fail to, the
+    caller can still kill it."""
+    start = start or processes.Child
+    started = [] if started is None else started
     for command, env, folder in specs:
         folder.mkdir(exist_ok=True)
         with open(folder / "output.txt", "wb") as output:  # the child keeps its own copy of the file
@@ -157,17 +162,24 @@ def kata_argument(argv: list[str], environ: Mapping[str, str]) -> str | None:
 
 
 def prestart(argv: list[str]) -> None:
-    """Start the check's processes now, if the command line is a plain check of one kata folder."""
-    global _prestarted
+    """Start the check's processes now, if the command line is a plain check of one kata folder.
+
+    Only a head start: whatever goes wrong here, nothing is started and the check runs as usual.
+    """
     number = kata_argument(argv, os.environ)
-    home = os.environ.get("KATAS_HOME")
-    root = Path(home).resolve() if home else RUNNER_HOME  # as Workspace.locate() finds it
     if number is None or _prestarted is not None:
         return
     try:
-        found = [p for p in (root / "katas").glob(f"{number}-*") if p.is_dir()]
-    except OSError:
-        return
+        _prestart(number)
+    except Exception:  # noqa: BLE001 - the runner says what is wrong, if anything is, the usual way
+        _discard()
+
+
+def _prestart(number: str) -> None:
+    global _prestarted
+    home = os.environ.get("KATAS_HOME")
+    root = Path(home).resolve() if home else RUNNER_HOME  # as Workspace.locate() finds it
+    found = [p for p in (root / "katas").glob(f"{number}-*") if p.is_dir()]
     if len(found) != 1:
         return  # no such kata, or a catalogue the runner will name the problem of
     kata_dir = found[0].resolve()
@@ -178,7 +190,7 @@ def prestart(argv: list[str]) -> None:
     procs: list[processes.Child] = []
     _prestarted = Prestarted(kata_dir, folder, specs, procs)
     atexit.register(_discard)
-    procs += launch(specs, verbose=False)
+    launch(specs, verbose=False, started=procs)
 
 
 def take(kata_dir: Path, specs_for, usable: bool) -> Prestarted | None:

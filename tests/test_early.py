@@ -79,3 +79,23 @@ def test_processes_started_ahead_are_killed_when_they_are_not_what_the_check_wou
         assert result.status == results.SYNTAX
     else:
         assert result.status == results.FAIL and result.scenarios, result  # kata 01's start, by its own processes
+
+
+def test_a_head_start_that_fails_starts_nothing_and_leaves_nothing(fixture_ws, started_ahead, monkeypatch, tmp_path):
+    """A second process that cannot start (here: a Popen that raises): the first is killed, the folder goes."""
+    from runner import processes
+
+    real, started = processes.Child, []
+
+    def second_fails(*args, **kwargs):
+        if started:
+            raise OSError("no more processes")
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setenv("KATAS_CHECK_PROCESSES", "2")
+    monkeypatch.setattr(processes, "Child", second_fails)
+    early.prestart(["check", "01"])  # no exception: the check will run the usual way
+    assert early._prestarted is None
+    assert len(started) == 1 and started[0].killed
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(processes.PREFIX)]

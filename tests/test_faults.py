@@ -34,6 +34,8 @@ from tests.test_watch import FakeKeys, RecordingScreen
 
 # These run checks on the leg's database, the same on both SQLAlchemy lines: the 2.0 legs run them (tests/conftest.py).
 pytestmark = pytest.mark.per_database
+# What runs no check, or none whose database matters (a usage error, a damaged file): the first leg alone.
+RUNNER_ONLY = pytest.mark.one_leg
 
 LINUX = sys.platform.startswith("linux")
 needs_proc = pytest.mark.skipif(not LINUX, reason="finds leftover processes through /proc")
@@ -247,6 +249,7 @@ def _count_checks(path: str, times: int) -> None:
         state_io.update(Path(path), lambda s: progress.record_check(s, "01-shelf", False, 1.0))
 
 
+@RUNNER_ONLY
 def test_updates_from_many_processes_are_never_lost(tmp_path):
     """The lock proven without the checks' time: 4 processes x 25 read-modify-writes give 100 checks."""
     import multiprocessing
@@ -262,6 +265,7 @@ def test_updates_from_many_processes_are_never_lost(tmp_path):
     assert json.loads(path.read_text())["katas"]["01-shelf"]["checks"] == 100
 
 
+@RUNNER_ONLY
 def test_a_damaged_file_keeps_what_the_note_promises_and_every_damaged_copy(fixture_ws, tmp):
     fixture_ws.state_dir.mkdir()
     good = {"checks": 2, "hints": 1, "first_check": 10.0, "passed_at": 20.0}
@@ -288,6 +292,7 @@ def _strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
+@RUNNER_ONLY
 def test_out_of_range_values_never_crash_progress_report_or_summary(fixture_ws, tmp):
     fixture_ws.state_dir.mkdir()
     # 01: a pass recorded before its first check (a clock set back); 02: Infinity and NaN.
@@ -557,6 +562,7 @@ def test_killed_watch_leaves_no_spare_and_no_folder(fixture_ws, tmp, signum, cod
 # --- One clear line and the documented exit code, never a traceback ----------------------------
 
 
+@RUNNER_ONLY
 @pytest.mark.parametrize(
     ("command", "value"),
     [(["check", "01"], v) for v in ("-1", "0", "nan", "inf", "1e400", "soon")]
@@ -569,6 +575,7 @@ def test_a_time_limit_that_is_not_one_is_a_usage_error(fixture_ws, tmp, command,
     assert_nothing_left(fixture_ws, tmp, within=0)
 
 
+@RUNNER_ONLY
 @pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
 def test_ctrl_d_at_the_reset_prompt_is_a_no(fixture_ws, tmp):
     import pty
@@ -588,6 +595,7 @@ def test_ctrl_d_at_the_reset_prompt_is_a_no(fixture_ws, tmp):
     assert_nothing_left(fixture_ws, tmp)
 
 
+@RUNNER_ONLY
 @pytest.mark.parametrize("command", [["reset", "01", "--yes"], ["catch-up", "02", "--yes"]])
 def test_katas_being_a_file_is_named(fixture_ws, tmp, command):
     git_clone(fixture_ws)
@@ -610,6 +618,7 @@ def test_the_doctor_names_katas_being_a_file(fixture_ws, tmp):
     assert_nothing_left(fixture_ws, tmp)
 
 
+@RUNNER_ONLY
 def test_solution_with_a_file_that_is_not_utf8(fixture_ws, tmp):
     fixture_ws.state_dir.mkdir()
     passed = {"checks": 1, "hints": 0, "first_check": 1.0, "passed_at": 2.0}
@@ -622,6 +631,7 @@ def test_solution_with_a_file_that_is_not_utf8(fixture_ws, tmp):
     assert_nothing_left(fixture_ws, tmp)
 
 
+@RUNNER_ONLY
 def test_a_reader_that_stops_early_is_no_error(fixture_ws, tmp):
     """`python -m runner report | head -2`: the pipe closes before the report is written."""
     proc = start_cli(fixture_ws, tmp, "report")
@@ -643,6 +653,7 @@ def test_a_reader_that_stops_early_is_no_error(fixture_ws, tmp):
     assert_nothing_left(fixture_ws, tmp)
 
 
+@RUNNER_ONLY
 def test_a_katas_home_that_is_not_one(fixture_ws, tmp):
     proc = cli(fixture_ws, tmp, "check", env={"KATAS_HOME": "/nonexistent"})
     assert proc.returncode == 2 and proc.stdout == ""
@@ -650,6 +661,7 @@ def test_a_katas_home_that_is_not_one(fixture_ws, tmp):
     assert_nothing_left(fixture_ws, tmp, within=0)
 
 
+@RUNNER_ONLY
 @pytest.mark.parametrize("name", ["", " "])
 def test_an_empty_kata_name_is_not_the_current_kata(fixture_ws, tmp, name):
     proc = cli(fixture_ws, tmp, "check", name)
@@ -686,6 +698,7 @@ def test_the_doctor_works_through_a_kata_session(fixture_ws, tmp):
     assert_nothing_left(fixture_ws, tmp)
 
 
+@RUNNER_ONLY
 def test_a_kata_session_still_hands_its_kata_to_the_commands_that_take_one():
     from runner.cli import parse
 
@@ -745,6 +758,7 @@ def test_every_run_names_its_database_and_never_a_password(fixture_ws, tmp):
     assert_nothing_left(fixture_ws, tmp)
 
 
+@RUNNER_ONLY
 def test_no_noise_of_ours():
     proc = subprocess.run([sys.executable, "-m", "nox", "-l"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -753,6 +767,7 @@ def test_no_noise_of_ours():
     assert ".venv/" in ignored or ".venv" in ignored
 
 
+@RUNNER_ONLY
 def test_progress_values_are_checked_for_range():
     finite = {"checks": 1, "hints": 0, "first_check": 1.0, "passed_at": 2.0}
     assert progress.is_valid({"version": 1, "katas": {"a": finite}})

@@ -116,6 +116,10 @@ def bench_check(args: argparse.Namespace) -> None:
         results = medians(rows, args.runs, REPO)
     floor = results[0][1]
     print(f"median of {args.runs} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # The runner's own modules and the hidden checks' rewritten asserts are then compiled in every
+        # check; a laptop that writes .pyc files (the default) reads them back: run the bench without it too.
+        print("  PYTHONDONTWRITEBYTECODE is set here: no .pyc written (as in CI); a learner's default writes them")
     for label, seconds in results:
         print(f"  {label:<58} {seconds * 1000:7.0f} ms  {seconds / floor:4.2f}x floor")
     if skipped:

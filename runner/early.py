@@ -135,6 +135,14 @@ def forget_compiled(kata_dir: Path, prefix: str | None) -> None:
         shutil.rmtree(Path(prefix) / kata_dir.relative_to(kata_dir.anchor), ignore_errors=True)
 
 
+def compile_into(prefix: str, kata_dir: Path) -> None:
+    """This process's compiled files go to ``prefix``, a folder of the runner's own, whatever
+    PYTHONDONTWRITEBYTECODE says: the next process reads the hidden checks' rewritten asserts back instead
+    of redoing them. Nothing lands beside the code, and the learner's own are deleted first: never stale."""
+    sys.pycache_prefix, sys.dont_write_bytecode = prefix, False
+    forget_compiled(kata_dir, prefix)
+
+
 # --- Started ahead ----------------------------------------------------------------------------
 
 

@@ -176,9 +176,7 @@ def _preload() -> None:
 def _run_check(request: dict, base_path: list[str], pycache: str) -> None:
     """In the forked child: become `python -m pytest ARGS` in the check's folder and environment.
 
-    Compiled files go to the zygote's own folder (``pycache``), whatever PYTHONDONTWRITEBYTECODE says:
-    the next check reads the hidden checks' rewritten code back instead of rewriting it, as a learner's
-    machine does (watch mode's spares do the same). The kata's own are deleted first: never stale.
+    Compiled files go to the zygote's own folder (``pycache``), as watch mode's spares do theirs.
     """
     os.setsid()  # a session and process group of its own, as processes.Child starts one
     output = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -196,9 +194,7 @@ def _run_check(request: dict, base_path: list[str], pycache: str) -> None:
     extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
     sys.path[:] = [request["cwd"], *extra, *(p for p in base_path if p not in extra)]
     sys.argv = ["pytest", *request["args"]]
-    sys.pycache_prefix, sys.dont_write_bytecode = pycache, False
-    if request["env"].get("KATA_DIR"):
-        early.forget_compiled(Path(request["env"]["KATA_DIR"]), pycache)
+    early.compile_into(pycache, Path(request["env"]["KATA_DIR"]))
     import pytest
 
     code = 1

@@ -316,15 +316,13 @@ async def _drop_schema(pg, schema: str) -> None:
     import asyncpg
 
     named = (
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE application_name = '{_checked(schema)}' AND pid <> pg_backend_pid()"
+        f"SELECT pid FROM pg_stat_activity WHERE application_name = '{_checked(schema)}' AND pid <> pg_backend_pid()"
     )
-    holders = (
-        f"SELECT pg_terminate_backend(pid) FROM ({named.replace('pg_terminate_backend(pid)', 'pid')} "
-        "UNION SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{schema}' "
-        "AND l.pid <> pg_backend_pid()) AS holders"
+    locking = (
+        "SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{schema}' AND l.pid <> pg_backend_pid()"
     )
+    holders = f"{named} UNION {locking}"
     # The lock goes only once the DROP is committed: a sweep that takes it finds no schema left.
     drop = (
         f"BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; "
@@ -333,7 +331,8 @@ async def _drop_schema(pg, schema: str) -> None:
     try:
         for attempt in range(5):
             try:
-                await pg.execute(f"{named if attempt == 0 else holders}; {drop}")
+                ending = named if attempt == 0 else holders
+                await pg.execute(f"SELECT pg_terminate_backend(pid) FROM ({ending}) AS holders; {drop}")
                 return
             except asyncpg.PostgresError as exc:
                 await pg.execute("ROLLBACK")
